@@ -1,0 +1,217 @@
+#!/bin/bash
+# mc-init.sh: the standard initialisation of every mc session. It is the container's entrypoint
+# (PID 1, root) in every driver image; mc adds it at build time. Its output is the session log.
+#
+#  1. create the session user matching the host uid/gid (MC_UID/MC_GID)
+#  2. load the secrets file (/run/mc/secrets/env, copied in by mc, never in `docker inspect`)
+#  3. persistent configs: create targets under /mc-config and symlink the driver's sources
+#  4. sshd with the user's key when MC_SSH=1
+#  5. clone the project (MC_PROJECT_URL) with the credentials named by MC_GIT_SSH_KEY/MC_GIT_TOKEN
+#  6. run /app/.mc/init.sh, the driver's pre_command and init.command
+#  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside)
+# A failing step is logged with its reason and the container exits with code 97 ("failed").
+set -u
+umask 022
+RUN=/run/mc
+SECRETS=$RUN/secrets
+FAILED_EXIT=97
+mkdir -p "$RUN"
+chmod 0755 "$RUN"
+rm -f "$RUN/ready" "$RUN/failed"
+
+log() { echo "[mc-init] $*"; }
+fail() {
+    echo "[mc-init] FAILED: $*"
+    echo "$*" >"$RUN/failed"
+    exit "$FAILED_EXIT"
+}
+
+[ -f /etc/mc/driver.env ] && . /etc/mc/driver.env
+log "session ${MC_SESSION_ID:-?} starting (driver ${MC_DRIVER:-?})"
+
+# --- 1. the session user -----------------------------------------------------------------------
+MC_UID=${MC_UID:-1000}
+MC_GID=${MC_GID:-$MC_UID}
+if [ "$MC_UID" = 0 ]; then
+    USER_NAME=root
+    USER_HOME=/root
+else
+    if ! getent group "$MC_GID" >/dev/null; then
+        groupadd -g "$MC_GID" mc 2>/dev/null || groupadd -g "$MC_GID" mcgroup || fail "cannot create group $MC_GID"
+    fi
+    if getent passwd "$MC_UID" >/dev/null; then
+        USER_NAME=$(getent passwd "$MC_UID" | cut -d: -f1)
+    else
+        name=mc
+        getent passwd mc >/dev/null && name=mc$MC_UID
+        useradd -u "$MC_UID" -g "$MC_GID" -m -s /bin/bash "$name" || fail "cannot create user $MC_UID"
+        USER_NAME=$name
+    fi
+    USER_HOME=$(getent passwd "$MC_UID" | cut -d: -f6)
+    mkdir -p "$USER_HOME"
+    chown "$MC_UID:$MC_GID" "$USER_HOME"
+    usermod -p '*' "$USER_NAME" 2>/dev/null || true  # no password, but not locked (ssh keys work)
+fi
+export HOME=$USER_HOME USER=$USER_NAME LOGNAME=$USER_NAME
+log "user $USER_NAME ($MC_UID:$MC_GID)"
+
+as_user() {
+    if [ "$MC_UID" = 0 ]; then
+        "$@"
+    else
+        setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- "$@"
+    fi
+}
+
+# --- 2. secrets ---------------------------------------------------------------------------------
+if [ -d "$SECRETS" ]; then
+    chown -R "$MC_UID:$MC_GID" "$SECRETS"
+    chmod 0700 "$SECRETS"
+    chmod 0600 "$SECRETS"/* 2>/dev/null || true
+fi
+if [ -r "$SECRETS/env" ]; then
+    set -a
+    . "$SECRETS/env"
+    set +a
+    log "loaded $(grep -c '=' "$SECRETS/env") secret variable(s)"
+fi
+cat >/etc/profile.d/mc.sh <<'PROFILE'
+# mc: the session's secrets and defaults for login shells (ssh, connect)
+if [ -r /run/mc/secrets/env ]; then set -a; . /run/mc/secrets/env; set +a; fi
+[ -d /app ] && case "$PWD" in "$HOME"|/) cd /app ;; esac
+PROFILE
+
+# --- 3. persistent configuration -----------------------------------------------------------------
+if [ -n "${MC_DRIVER_PERSISTENT:-}" ] && [ -n "${MC_CONFIG_DIR:-}" ] && [ -d "$MC_CONFIG_DIR" ]; then
+    chown "$MC_UID:$MC_GID" /mc-config 2>/dev/null || true
+    IFS=';' read -ra entries <<<"$MC_DRIVER_PERSISTENT"
+    for entry in "${entries[@]}"; do
+        IFS='|' read -r source target kind <<<"$entry"
+        case "$source" in "~/"*) source="$USER_HOME/${source#\~/}" ;; esac
+        if [ "$kind" = file ]; then
+            as_user mkdir -p "$(dirname "$target")" && as_user touch "$target"
+        else
+            as_user mkdir -p "$target"
+        fi || fail "cannot create persistent config $target"
+        if [ -L "$source" ]; then
+            rm -f "$source"
+        elif [ -e "$source" ]; then
+            # first session of the project: keep what the image put there
+            if [ "$kind" = directory ] && [ -z "$(ls -A "$target")" ]; then
+                cp -a "$source/." "$target/" 2>/dev/null || true
+                chown -R "$MC_UID:$MC_GID" "$target"
+            fi
+            rm -rf "$source"
+        fi
+        mkdir -p "$(dirname "$source")"
+        ln -s "$target" "$source" || fail "cannot link $source to $target"
+        case "$(dirname "$source")" in "$USER_HOME"*) chown -h "$MC_UID:$MC_GID" "$source" ;; esac
+        log "persistent $source -> $target"
+    done
+    chown "$MC_UID:$MC_GID" "$USER_HOME"/.config 2>/dev/null || true
+fi
+
+# --- 4. ssh ---------------------------------------------------------------------------------------
+if [ "${MC_SSH:-}" = 1 ]; then
+    [ -x /usr/sbin/sshd ] || fail "--ssh: this driver's image has no ssh server (install openssh-server)"
+    as_user mkdir -p "$USER_HOME/.ssh"
+    printf '%s\n' "${MC_SSH_AUTHORIZED_KEY:-}" >"$USER_HOME/.ssh/authorized_keys"
+    chown "$MC_UID:$MC_GID" "$USER_HOME/.ssh/authorized_keys"
+    chmod 0700 "$USER_HOME/.ssh"
+    chmod 0600 "$USER_HOME/.ssh/authorized_keys"
+    ssh-keygen -A >/dev/null 2>&1
+    mkdir -p /run/sshd
+    /usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+        -o PermitRootLogin=prohibit-password -o "AllowUsers=$USER_NAME" -o "SetEnv=MC_SESSION_ID=${MC_SESSION_ID:-}" \
+        || fail "sshd did not start"
+    log "ssh server listening on port 22 for $USER_NAME"
+fi
+
+# --- 5. the project -------------------------------------------------------------------------------
+export GIT_TERMINAL_PROMPT=0
+if [ -n "${MC_PROJECT_URL:-}" ]; then
+    log "initializing project $MC_PROJECT_URL"
+    git_host=""
+    git_port=""
+    case "$MC_PROJECT_URL" in
+        ssh://*)
+            rest=${MC_PROJECT_URL#ssh://}; rest=${rest#*@}; hostport=${rest%%/*}
+            git_host=${hostport%%:*}; [ "$hostport" != "$git_host" ] && git_port=${hostport#*:} ;;
+        http://* | https://*) ;;
+        *@*:*) rest=${MC_PROJECT_URL#*@}; git_host=${rest%%:*} ;;
+    esac
+    if [ -n "${MC_GIT_SSH_KEY:-}" ]; then
+        [ -r "$MC_GIT_SSH_KEY" ] || fail "the project's ssh key file $MC_GIT_SSH_KEY is missing"
+        as_user mkdir -p "$USER_HOME/.ssh"
+        chmod 0700 "$USER_HOME/.ssh"
+        install -m 0600 -o "$MC_UID" -g "$MC_GID" "$MC_GIT_SSH_KEY" "$USER_HOME/.ssh/id_mc_project"
+        cat >"$USER_HOME/.ssh/config" <<SSHCONF
+Host *
+    IdentityFile $USER_HOME/.ssh/id_mc_project
+    IdentitiesOnly yes
+    BatchMode yes
+    StrictHostKeyChecking yes
+SSHCONF
+        chown "$MC_UID:$MC_GID" "$USER_HOME/.ssh/config"
+    fi
+    if [ -n "$git_host" ] || [ -n "${MC_SSH_SCAN:-}" ]; then
+        touch "$USER_HOME/.ssh/known_hosts" 2>/dev/null || { as_user mkdir -p "$USER_HOME/.ssh"; touch "$USER_HOME/.ssh/known_hosts"; }
+        for h in $git_host ${MC_SSH_SCAN:-}; do
+            if [ "$h" = "$git_host" ] && [ -n "$git_port" ]; then
+                ssh-keyscan -T 5 -p "$git_port" "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
+            else
+                ssh-keyscan -T 5 "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
+            fi || log "ssh-keyscan $h found no host key"
+        done
+        chown -R "$MC_UID:$MC_GID" "$USER_HOME/.ssh"
+    fi
+    if [ -n "${MC_GIT_TOKEN:-}" ]; then
+        [ -r "$MC_GIT_TOKEN" ] || fail "the project's token file $MC_GIT_TOKEN is missing"
+        as_user git config --global credential.helper "/usr/local/bin/mc-exec --git-credential"
+    fi
+    [ -e /app ] || mkdir -p /app
+    if [ -n "$(ls -A /app 2>/dev/null)" ]; then
+        log "/app is not empty; skipping the clone"
+    else
+        chown "$MC_UID:$MC_GID" /app
+        out=$(cd / && as_user git clone -q "$MC_PROJECT_URL" /app 2>&1)
+        rc=$?
+        [ -n "$out" ] && printf '%s\n' "$out"
+        [ $rc = 0 ] || fail "git clone of $MC_PROJECT_URL failed: $(printf '%s' "$out" | grep -v '^$' | tail -n 1)"
+        log "cloned $MC_PROJECT_URL into /app"
+    fi
+fi
+
+# --- 6. project and driver initialisation ----------------------------------------------------------
+if [ -f /app/.mc/init.sh ]; then
+    log "running /app/.mc/init.sh"
+    (cd /app && as_user bash /app/.mc/init.sh) || fail "/app/.mc/init.sh exited with code $?"
+fi
+if [ -n "${MC_DRIVER_PRE_COMMAND:-}" ]; then
+    log "running $MC_DRIVER_PRE_COMMAND"
+    $MC_DRIVER_PRE_COMMAND || fail "$MC_DRIVER_PRE_COMMAND exited with code $?"
+fi
+if [ -n "${MC_DRIVER_COMMAND:-}" ]; then
+    log "running $MC_DRIVER_COMMAND"
+    (cd /app 2>/dev/null; as_user $MC_DRIVER_COMMAND) || fail "$MC_DRIVER_COMMAND exited with code $?"
+fi
+
+# --- 7. ready; wait until stopped -------------------------------------------------------------------
+rm -f "$RUN/control"
+mkfifo -m 0600 "$RUN/control"
+chown "$MC_UID:$MC_GID" "$RUN/control"
+touch "$RUN/ready"
+log "session ready"
+
+stop() {
+    log "session stopping"
+    exit 0
+}
+trap stop TERM INT HUP
+( while read -r line <"$RUN/control"; do
+      [ "$line" = stop ] && { kill -TERM 1; break; }
+  done ) &
+while :; do
+    sleep infinity &
+    wait $!
+done

@@ -1,0 +1,3 @@
+from cyclopts import App
+
+app = App(name="project")

@@ -1,0 +1,128 @@
+"""Run docker: argv lists, timeouts, one error type."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from mc import errors
+from mc.docker.errors import classify, first_line
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class DockerError(errors.McError):
+    """A docker command failed. ``str()`` is a one-line, user-facing message."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.category, self.reason = classify(stderr)
+        self.exit_code = self.category.exit_code
+        self.kind = self.category.kind
+        detail = first_line(stderr) or self.reason
+        super().__init__(f"docker {argv[1] if len(argv) > 1 else ''}: {detail}".replace(" :", ":"))
+
+    def is_a(self, cls: type[errors.McError]) -> bool:
+        return issubclass(self.category, cls)
+
+    def as_domain(self, message: str | None = None) -> errors.McError:
+        """The same failure as the domain error class (for callers that re-raise)."""
+        return self.category(message or str(self))
+
+
+class Docker:
+    """A handle on one Docker engine (honours DOCKER_HOST, the context, and a socket path)."""
+
+    def __init__(self, socket: str = "", binary: str | None = None, debug: bool = False) -> None:
+        self.binary = binary or os.environ.get("MC_DOCKER") or "docker"
+        self.env: dict[str, str] | None = None
+        if socket and not os.environ.get("DOCKER_HOST"):
+            host = socket if "://" in socket else f"unix://{socket}"
+            self.env = {**os.environ, "DOCKER_HOST": host}
+        self.debug = debug
+
+    # -- plumbing --------------------------------------------------------------------------
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, *args]
+
+    def _trace(self, argv: Sequence[str]) -> None:
+        if self.debug:
+            sys.stderr.write("+ " + " ".join(argv) + "\n")
+
+    def _missing(self) -> errors.Unavailable:
+        return errors.Unavailable(
+            f"the '{self.binary}' command was not found; install Docker (scripts/ensure-engine.sh does)"
+        )
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run one docker command to completion and capture its output."""
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            proc = subprocess.run(
+                argv, input=input, capture_output=True, timeout=timeout, env=self.env,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise self._missing() from None
+        except subprocess.TimeoutExpired:
+            raise errors.Unavailable(f"docker {args[0]} did not answer within {timeout:.0f}s") from None
+        if check and proc.returncode != 0:
+            raise DockerError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
+        return proc
+
+    def text(self, *args: str, timeout: float | None = DEFAULT_TIMEOUT) -> str:
+        return self.run(*args, timeout=timeout).stdout.decode(errors="replace")
+
+    def json_lines(self, *args: str, timeout: float | None = DEFAULT_TIMEOUT) -> list[Any]:
+        """Run a command printing one JSON document per line; return them parsed."""
+        out = self.text(*args, timeout=timeout)
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def call(self, *args: str, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+        """Run a command attached to our terminal (interactive); return its exit code."""
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            return subprocess.call(argv, env=self.env, stdin=stdin, stdout=stdout, stderr=stderr)
+        except FileNotFoundError:
+            raise self._missing() from None
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            return subprocess.Popen(argv, env=self.env, **kwargs)
+        except FileNotFoundError:
+            raise self._missing() from None
+
+    def stream(self, *args: str) -> Iterator[bytes]:
+        """Yield a command's stdout (stderr merged) in chunks as it arrives."""
+        proc = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        try:
+            while chunk := proc.stdout.read1(65536):
+                yield chunk
+            rc = proc.wait()
+            if rc != 0:
+                raise DockerError(self.argv(*args), rc, "")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def available(self) -> bool:
+        return shutil.which(self.binary) is not None

@@ -1,0 +1,583 @@
+"""LocalBackend: the session engine over the docker CLI. Docker labels are its only state."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets as pysecrets
+import shlex
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mc import __version__
+from mc.config.schema import is_secret_name
+from mc.docker import Docker, DockerError
+from mc.engine import labels as L
+from mc.engine.models import DriverInfo, Port, Session, SessionSpec
+from mc.engine.persist import project_config_dir
+from mc.errors import Conflict, InvalidArgument, McError, NotFound
+
+if TYPE_CHECKING:
+    from mc.config.store import Config
+    from mc.drivers.registry import Driver
+
+FAILED_EXIT = 97  # mc-init.sh's exit code when a step fails
+SESSION_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"]
+SSH_CAPS = ["SYS_CHROOT", "AUDIT_WRITE"]
+_PORT_RE = re.compile(r"([0-9.]+|\[[0-9a-f:]*\]|::):(\d+)->(\d+)/tcp")
+_EXIT_RE = re.compile(r"Exited \((-?\d+)\)")
+
+# One docker call lists sessions: each line a JSON object with exactly what we need.
+_LABEL_FIELDS = {
+    "id": L.SESSION, "name": L.NAME, "driver": L.DRIVER, "project": L.PROJECT, "mount": L.MOUNT,
+    "created": L.CREATED, "owner": L.OWNER, "user": L.USER, "connect": L.CONNECT, "ssh": L.SSH,
+}
+LIST_FORMAT = (
+    '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
+    + "".join(f',"{k}":{{{{json (.Label "{v}")}}}}' for k, v in _LABEL_FIELDS.items())
+    + "}"
+)
+
+
+@dataclass
+class Credentials:
+    """Project credentials as files for /run/mc/secrets (never env values or argv)."""
+
+    files: dict[str, bytes] = field(default_factory=dict)  # name under /run/mc/secrets -> content
+    env: dict[str, str] = field(default_factory=dict)  # plain variables naming those files
+
+
+def session_from_row(row: dict[str, Any]) -> Session:
+    state = row.get("state", "")
+    exit_code = None
+    status = state
+    if state == "exited":
+        m = _EXIT_RE.search(row.get("status", ""))
+        exit_code = int(m.group(1)) if m else None
+        status = "failed" if exit_code == FAILED_EXIT else ("stopped" if exit_code in (0, 143) else "exited")
+    ports = [Port(int(c), h.strip("[]"), int(p)) for h, p, c in _PORT_RE.findall(row.get("ports", ""))]
+    try:
+        connect = json.loads(row.get("connect") or "[]")
+    except ValueError:
+        connect = []
+    return Session(
+        id=row.get("id", ""),
+        name=row.get("name", ""),
+        driver=row.get("driver", ""),
+        status=status,
+        project=row.get("project", ""),
+        mount=row.get("mount", ""),
+        created=row.get("created", ""),
+        exit_code=exit_code,
+        ports=sorted(set(ports), key=lambda p: (p.container_port, p.host_ip)),
+        container=row.get("container", ""),
+        owner=row.get("owner", ""),
+        user=row.get("user", ""),
+        ssh=row.get("ssh") == "1",
+        connect=connect,
+    )
+
+
+class LocalBackend:
+    """Sessions as labelled containers on one Docker engine."""
+
+    def __init__(
+        self,
+        docker: Docker,
+        *,
+        network: str = "mc-network",
+        default_networks: list[str] | None = None,
+        default_volumes: list[str] | None = None,
+        default_ports: list[int] | None = None,
+        service_env: dict[str, str] | None = None,
+        extra_ca: list[str] | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+        owner: str = "",
+        data_root: Path | None = None,
+        cpus: str = "",
+        memory: str = "",
+        pids_limit: int = 4096,
+        allow_host_paths: bool = True,
+        ssh_scan: list[str] | None = None,
+        projects: Any = None,
+    ) -> None:
+        self.docker = docker
+        self.network = network
+        self.default_networks = default_networks or []
+        self.default_volumes = default_volumes or []
+        self.default_ports = default_ports or []
+        self.service_env = service_env or {}
+        self.extra_ca = extra_ca or []
+        self.uid = os.getuid() if uid is None else uid
+        self.gid = os.getgid() if gid is None else gid
+        self.owner = owner
+        self.data_root = data_root
+        self.cpus, self.memory, self.pids_limit = cpus, memory, pids_limit
+        self.allow_host_paths = allow_host_paths
+        self.ssh_scan = ssh_scan or []
+        self.projects = projects  # a ProjectStore (or None): credentials for project sessions
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> LocalBackend:
+        from mc.cli import context
+        from mc.config.envmap import SERVICE_ENV
+
+        service_env = {env: config.get(key) for key, env in SERVICE_ENV.items() if config.get(key)}
+        kwargs: dict[str, Any] = dict(
+            network=config.get("docker.network") or "mc-network",
+            default_networks=config.get("defaults.networks"),
+            default_volumes=config.get("defaults.volumes"),
+            default_ports=config.get("defaults.ports"),
+            service_env=service_env,
+            extra_ca=config.get("docker.extra_ca_certs"),
+            owner=os.environ.get("MC_OWNER") or os.environ.get("USER") or str(os.getuid()),
+            cpus=config.get("defaults.cpus"),
+            memory=config.get("defaults.memory"),
+            pids_limit=config.get("defaults.pids_limit"),
+            projects=_LazyProjects(),
+        )
+        kwargs.update(overrides)
+        return cls(Docker(config.get("docker.socket"), debug=context.debug), **kwargs)
+
+    # -- listing -----------------------------------------------------------------------------
+    def list(self) -> list[Session]:
+        args = ["ps", "-a", "--no-trunc", "--filter", f"label={L.SESSION}"]
+        if self.owner and not self._sees_all():
+            args += ["--filter", f"label={L.OWNER}={self.owner}"]
+        args += ["--format", LIST_FORMAT]
+        rows = self.docker.json_lines(*args, timeout=30)
+        sessions = [session_from_row(r) for r in rows]
+        sessions.sort(key=lambda s: s.created)
+        return sessions
+
+    def _sees_all(self) -> bool:
+        return False
+
+    def get(self, ref: str) -> Session:
+        if not ref:
+            raise InvalidArgument("a session id is required")
+        sessions = self.list()
+        exact = [s for s in sessions if ref in (s.id, s.name, s.container)]
+        if len(exact) == 1:
+            return exact[0]
+        matches = [s for s in sessions if s.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1 or len(exact) > 1:
+            ids = ", ".join(s.id for s in (exact or matches))
+            raise Conflict(f"'{ref}' matches several sessions ({ids}); give more of the id")
+        raise NotFound(f"no session '{ref}' (see mc session list)")
+
+    # -- drivers -----------------------------------------------------------------------------
+    def _driver(self, ref: str) -> Driver:
+        from mc.drivers import registry
+
+        if not self.allow_host_paths and ("/" in ref or ref.startswith((".", "~"))):
+            raise InvalidArgument(f"driver '{ref}': a remote session takes a driver name, not a path")
+        return registry.resolve(ref)
+
+    def _extra_ca(self) -> list[Path]:
+        from mc.drivers.build import extra_ca_paths
+
+        return extra_ca_paths(self.extra_ca)
+
+    def driver_info(self, driver: Driver, built: set[str] | None = None) -> DriverInfo:
+        from mc.drivers.build import ca_bundle, image_tag
+
+        tag = image_tag(driver, ca_bundle(self._extra_ca()))
+        m = driver.manifest
+        return DriverInfo(
+            name=driver.name, description=m.description, version=m.version, source=driver.source,
+            path=str(driver.path), image=tag, built=None if built is None else tag in built,
+            environment=[
+                {"name": e.name, "description": e.description, "required": e.required,
+                 "default": None if e.sensitive else e.default, "sensitive": e.sensitive}
+                for e in m.environment
+            ],
+            ports=list(m.ports),
+            persistent_configs=[
+                {"source": p.source, "target": p.target, "type": p.type, "description": p.description}
+                for p in m.persistent_configs
+            ],
+        )
+
+    def _built_tags(self) -> set[str]:
+        out = self.docker.text("images", "--filter", "label=mc.driver", "--format", "{{.Repository}}:{{.Tag}}")
+        return set(out.split())
+
+    def drivers(self) -> list[DriverInfo]:
+        from mc.drivers import registry
+
+        built = self._built_tags()
+        return [self.driver_info(d, built) for d in registry.all_drivers()]
+
+    def driver(self, name: str) -> DriverInfo:
+        return self.driver_info(self._driver(name), self._built_tags())
+
+    def build_driver(self, name: str, *, no_cache: bool = False, quiet: bool = False) -> str:
+        from mc.drivers.build import build
+
+        return build(self.docker, self._driver(name), self._extra_ca(), no_cache=no_cache, quiet=quiet)
+
+    def ensure_image(self, driver: Driver, quiet: bool = False) -> str:
+        from mc.drivers.build import build
+
+        return build(self.docker, driver, self._extra_ca(), quiet=quiet)
+
+    # -- create ------------------------------------------------------------------------------
+    def create(self, spec: SessionSpec, *, quiet: bool = False) -> Session:
+        from mc.drivers.build import ca_bundle, image_tag
+        from mc.engine import spec as specs
+
+        driver = self._driver(spec.driver)
+        m = driver.manifest
+        specs.check_name(spec.name)
+        specs.check_cpus(spec.cpus or self.cpus)
+        specs.check_memory(spec.memory or self.memory)
+        if spec.mount and not self.allow_host_paths:
+            raise InvalidArgument("a local directory cannot be mounted into a remote session; use a project URL")
+        if spec.mount and spec.project:
+            raise InvalidArgument("give either a directory to mount or a project URL, not both")
+        volumes = list(spec.volumes)
+        if self.allow_host_paths:
+            volumes += [specs.parse_volume(v) for v in self.default_volumes]
+        elif any(v.source.startswith("/") for v in volumes):
+            raise InvalidArgument("host paths cannot be mounted into a remote session (-v); use a project URL")
+        ports = sorted({specs.parse_port(p) for p in [*spec.ports, *self.default_ports]})
+        mount = os.path.abspath(os.path.expanduser(spec.mount)) if spec.mount else ""
+        if mount and not os.path.isdir(mount):
+            raise InvalidArgument(f"{spec.mount}: not a directory")
+
+        project_id, project_url, creds = "", "", Credentials()
+        if spec.project:
+            project_id, project_url, creds = self._project(spec.project)
+
+        # environment: driver defaults < user config services < -e
+        plain: dict[str, str] = {}
+        secret: dict[str, str] = {}
+
+        def put(name: str, value: str, sensitive: bool) -> None:
+            plain.pop(name, None)
+            secret.pop(name, None)
+            (secret if sensitive else plain)[name] = value
+
+        for var in m.environment:
+            if var.default is not None:
+                put(var.name, var.default, var.sensitive)
+        for name, value in self.service_env.items():
+            put(name, value, True)
+        for name, value in spec.env.items():
+            var = m.env_spec(name)
+            put(name, value, (var is not None and var.sensitive) or is_secret_name(name))
+        missing = [v.name for v in m.environment if v.required and v.name not in plain and v.name not in secret
+                   and not v.name.startswith("MC_")]
+        if missing:
+            raise InvalidArgument(
+                f"driver '{driver.name}' requires {', '.join(missing)}: pass -e {missing[0]}=VALUE"
+            )
+
+        networks = [n for n in dict.fromkeys([*self.default_networks, *spec.networks]) if n != self.network]
+        if networks:
+            self._check_networks(networks)
+
+        session_id = pysecrets.token_hex(4)
+        container = f"{L.CONTAINER_PREFIX}{session_id}"
+        persist_key = project_id or mount
+        persist_dir = project_config_dir(persist_key, self.data_root) if persist_key else None
+
+        tag = image_tag(driver, ca_bundle(self._extra_ca()))
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        label_values = {
+            L.SESSION: session_id, L.NAME: spec.name or session_id, L.DRIVER: driver.name,
+            L.PROJECT: project_id, L.MOUNT: mount, L.CREATED: created,
+            L.OWNER: spec.owner or self.owner, L.USER: f"{self.uid}:{self.gid}",
+            L.CONNECT: json.dumps(m.connect), L.SSH: "1" if spec.ssh else "", L.VERSION: __version__,
+        }
+        env = {
+            "MC_SESSION_ID": session_id, "MC_UID": str(self.uid), "MC_GID": str(self.gid),
+            **plain,
+        }
+        if persist_dir:
+            env["MC_CONFIG_DIR"] = "/mc-config"
+            env["MC_DRIVER_CONFIG_DIR"] = f"/mc-config/{driver.name}"
+        if spec.project:
+            env["MC_PROJECT_URL"] = project_url
+            env.setdefault("MC_PROJECT_TYPE", "git")
+            scan = " ".join(self.ssh_scan)
+            if scan:
+                env["MC_SSH_SCAN"] = scan
+        env.update(creds.env)
+        if spec.ssh:
+            if not spec.ssh_public_key:
+                raise InvalidArgument("--ssh needs a public key (~/.ssh/id_ed25519.pub or id_rsa.pub)")
+            env["MC_SSH"] = "1"
+            env["MC_SSH_AUTHORIZED_KEY"] = spec.ssh_public_key.strip()
+
+        caps = SESSION_CAPS + (SSH_CAPS if spec.ssh else [])
+        args = ["create", "--pull=never", "--name", container, "--hostname", spec.name or container,
+                "--network", self.network, "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
+        for cap in caps:
+            args += ["--cap-add", cap]
+        args += ["--pids-limit", str(spec.pids_limit or self.pids_limit)]
+        if spec.cpus or self.cpus:
+            args += ["--cpus", spec.cpus or self.cpus]
+        if spec.memory or self.memory:
+            args += ["--memory", spec.memory or self.memory]
+        for key, value in label_values.items():
+            args += ["--label", f"{key}={value}"]
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        if mount:
+            args += ["-v", f"{mount}:/app"]
+        if persist_dir:
+            args += ["-v", f"{persist_dir}:/mc-config"]
+        for vol in volumes:
+            args += ["-v", str(vol)]
+        for port in ports:
+            args += ["-p", f"127.0.0.1::{port}"]
+        if spec.ssh:
+            args += ["-p", "127.0.0.1::22"]
+        args.append(tag)
+
+        secret_files = dict(creds.files)
+        if secret:
+            secret_files["env"] = "".join(f"{k}={shlex.quote(v)}\n" for k, v in secret.items()).encode()
+
+        simple = not networks and not secret_files
+        if simple:  # one docker call instead of create + start
+            args[0:1] = ["run", "-d"]
+        made_dir = False
+        if persist_dir and not persist_dir.exists():
+            persist_dir.mkdir(parents=True, mode=0o700)
+            made_dir = True
+        try:
+            try:
+                self._create_container(args, driver, quiet)
+                if not simple:
+                    for net in networks:
+                        self.docker.run("network", "connect", net, container)
+                    if secret_files:
+                        self.docker.run("cp", "-", f"{container}:/", input=_secrets_tar(secret_files))
+                    self.docker.run("start", container)
+            except BaseException:
+                self.docker.run("rm", "-f", container, check=False)
+                raise
+        except BaseException:
+            if made_dir:
+                _remove_empty_tree(persist_dir, stop=3)
+            raise
+        row = {
+            "container": container, "state": "running", "status": "Up", "ports": "",
+            **{k: label_values[v] for k, v in _LABEL_FIELDS.items()},
+        }
+        session = session_from_row(row)
+        if ports or spec.ssh:
+            session = self.get(session_id)
+        return session
+
+    def _create_container(self, args: list[str], driver: Driver, quiet: bool) -> None:
+        """``docker create``; on a missing image build it, on a missing mc network create it."""
+        container = args[args.index("--name") + 1]
+        for _ in range(3):
+            try:
+                self.docker.run(*args, timeout=120)
+                return
+            except DockerError as exc:
+                if "No such image" in exc.stderr or "Unable to find image" in exc.stderr:
+                    self.ensure_image(driver, quiet=quiet)
+                elif exc.is_a(NotFound) and "network" in exc.stderr and self.network in exc.stderr:
+                    # `docker run` may have created the container before failing to start it
+                    self.docker.run("rm", "-f", container, check=False)
+                    self._ensure_network(self.network)
+                else:
+                    raise
+        self.docker.run(*args, timeout=120)
+
+    def _ensure_network(self, name: str) -> None:
+        try:
+            self.docker.run("network", "create", "--label", "mc.network=1", name)
+        except DockerError as exc:
+            if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
+                raise
+
+    def _check_networks(self, names: list[str]) -> None:
+        try:
+            self.docker.run("network", "inspect", "--format", "{{.Name}}", *names)
+        except DockerError as exc:
+            if exc.is_a(NotFound):
+                out = self.docker.run("network", "ls", "--format", "{{.Name}}").stdout.decode().split()
+                missing = [n for n in names if n not in out]
+                raise NotFound(f"network '{(missing or names)[0]}' does not exist (docker network create it first)") \
+                    from None
+            raise
+
+    def _project(self, url: str) -> tuple[str, str, Credentials]:
+        """(project id, URL to clone, credentials) of a stored project or a public URL."""
+        from mc.projects.urls import clone_url, normalize
+
+        project_id = normalize(url)
+        if self.projects is not None:
+            found = self.projects.credentials(url)
+            if found is not None:
+                return project_id, found[0], found[1]
+        return project_id, clone_url(url), Credentials()
+
+    # -- close -------------------------------------------------------------------------------
+    def close(self, refs: list[str], *, kill: bool = False) -> list[Session]:
+        if not refs:
+            raise InvalidArgument("give session ids to close, or --all")
+        sessions = self.list()
+        chosen: list[Session] = []
+        for ref in dict.fromkeys(refs):
+            chosen.append(self._pick(sessions, ref))
+        self._remove(chosen, kill)
+        return chosen
+
+    def _pick(self, sessions: list[Session], ref: str) -> Session:
+        exact = [s for s in sessions if ref in (s.id, s.name, s.container)]
+        if len(exact) == 1:
+            return exact[0]
+        prefix = [s for s in sessions if s.id.startswith(ref)]
+        if len(prefix) == 1:
+            return prefix[0]
+        if prefix or exact:
+            raise Conflict(f"'{ref}' matches several sessions; give more of the id")
+        raise NotFound(f"no session '{ref}' (see mc session list)")
+
+    def close_all(self, *, kill: bool = False) -> list[Session]:
+        sessions = self.list()
+        self._remove(sessions, kill)
+        return sessions
+
+    def _remove(self, sessions: list[Session], kill: bool) -> None:
+        if not sessions:
+            return
+        names = [s.container for s in sessions]
+        running = [s.container for s in sessions if s.status in ("running", "restarting", "paused")]
+        if running and not kill:
+            self.docker.run("stop", "-t", "5", *running, check=False, timeout=60)
+        proc = self.docker.run("rm", "-f", *names, check=False, timeout=60)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace")
+            real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
+                    and "already in progress" not in ln]
+            if real:
+                raise DockerError(self.docker.argv("rm", "-f", *names), proc.returncode, "\n".join(real))
+
+    # -- logs / exec / connect ------------------------------------------------------------------
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+        session = self.get(ref)
+        args = ["logs"]
+        if follow:
+            args.append("--follow")
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        args.append(session.container)
+        return self.docker.stream(*args)
+
+    def exec_argv(self, session: Session, command: list[str], *, tty: bool, interactive: bool,
+                  env: dict[str, str] | None = None) -> list[str]:
+        """The ``docker exec`` arguments running ``command`` as the session user via mc-exec."""
+        if session.status != "running":
+            raise Conflict(self._not_running(session))
+        args = ["exec"]
+        if interactive:
+            args.append("-i")
+        if tty:
+            args.append("-t")
+            args += ["-e", f"TERM={os.environ.get('TERM') or 'xterm-256color'}"]
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
+        args += ["-u", session.user or f"{self.uid}:{self.gid}", session.container, "/usr/local/bin/mc-exec",
+                 *command]
+        return args
+
+    def _not_running(self, session: Session) -> str:
+        if session.status == "failed":
+            return f"session {session.id} failed to start; see mc session logs {session.id}"
+        return f"session {session.id} is not running ({session.status})"
+
+    def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
+        session = self.get(ref)
+        rc = self.docker.call(*self.exec_argv(session, command, tty=tty, interactive=interactive))
+        return self._after_exec(session, rc)
+
+    def connect(self, ref: str) -> int:
+        session = self.get(ref)
+        tty = sys.stdin.isatty() and sys.stdout.isatty()
+        command = session.connect or ["bash", "-l"]
+        rc = self.docker.call(*self.exec_argv(session, command, tty=tty, interactive=True))
+        return self._after_exec(session, rc)
+
+    def run(self, ref: str, command: str) -> int:
+        session = self.get(ref)
+        rc = self.docker.call(*self.exec_argv(session, ["bash", "-lc", command], tty=False, interactive=False),
+                              stdin=None)
+        return self._after_exec(session, rc)
+
+    def _after_exec(self, session: Session, rc: int) -> int:
+        if rc == FAILED_EXIT:
+            raise McError(f"session {session.id} failed to start; see mc session logs {session.id}")
+        return rc
+
+    def wait_ready(self, ref: str, timeout: float = 600) -> Session:
+        """Block until mc-init.sh finished (ready) or failed."""
+        session = self.get(ref)
+        deadline = time.monotonic() + timeout
+        argv = self.exec_argv(session, ["true"], tty=False, interactive=False)
+        proc = self.docker.run(*argv, check=False, timeout=max(1.0, deadline - time.monotonic()))
+        if proc.returncode != 0:
+            raise McError(f"session {session.id} failed to start; see mc session logs {session.id}")
+        return session
+
+
+def _secrets_tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in ("run/mc", "run/mc/secrets"):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755 if name == "run/mc" else 0o700
+            tar.addfile(info)
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"run/mc/secrets/{name}")
+            info.size = len(content)
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def _remove_empty_tree(path: Path | None, stop: int) -> None:
+    """Remove a directory we just made, and its now-empty parents (up to ``stop`` levels)."""
+    if path is None:
+        return
+    for _ in range(stop):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        path = path.parent
+
+
+class _LazyProjects:
+    """The local project store, opened only when a session needs a project's credentials."""
+
+    _store: Any = None
+
+    def credentials(self, url: str) -> tuple[str, Credentials] | None:
+        from mc.projects.store import ProjectStore
+
+        if not ProjectStore.exists():
+            return None
+        if self._store is None:
+            self._store = ProjectStore.default()
+        return self._store.credentials(url)

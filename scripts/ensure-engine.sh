@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine is usable and the base image exists.
+# Idempotent: quick when the engine is already up and the image present.
+#   - `docker info` works            -> use that engine
+#   - otherwise (Debian, root)       -> install docker.io, clear a stale pid file, start dockerd
+#   - debian:bookworm-slim missing   -> pull it, or build it with debootstrap + docker import
+set -euo pipefail
+
+BASE_IMAGE="${MC_BASE_IMAGE:-debian:bookworm-slim}"
+LOG="${MC_DOCKERD_LOG:-/var/log/mc-dockerd.log}"
+
+say() { echo "ensure-engine: $*" >&2; }
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+apt_install() {
+    if [ "$(id -u)" != 0 ]; then
+        say "need root to install $*; install them yourself"; exit 1
+    fi
+    if [ ! -f /var/lib/apt/lists/.mc-updated ] || [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v lock)" ]; then
+        apt-get update -qq && touch /var/lib/apt/lists/.mc-updated
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+start_engine() {
+    if ! command -v dockerd >/dev/null 2>&1; then
+        say "installing docker.io"
+        apt_install docker.io iptables ca-certificates
+    fi
+    # A dockerd killed earlier leaves its pid file behind and the next one refuses to start.
+    if ! pgrep -x dockerd >/dev/null 2>&1; then
+        rm -f /var/run/docker.pid /run/docker.pid
+        # containerd may be stale too
+        rm -f /run/docker/containerd/containerd.pid 2>/dev/null || true
+        say "starting dockerd (log: $LOG)"
+        nohup dockerd >"$LOG" 2>&1 </dev/null &
+    fi
+    for _ in $(seq 1 120); do
+        engine_up && return 0
+        sleep 0.5
+    done
+    say "dockerd did not become ready; last log lines:"
+    tail -n 20 "$LOG" >&2 || true
+    exit 1
+}
+
+build_base_image() {
+    say "building $BASE_IMAGE with debootstrap (no registry reachable)"
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    local dir
+    dir="$(mktemp -d /var/tmp/mc-rootfs.XXXXXX)"
+    trap 'rm -rf "$dir"' RETURN
+    debootstrap --variant=minbase bookworm "$dir" >/dev/null
+    # Slim it the way the official slim image is: no apt lists, caches, docs, locales.
+    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/usr/share/doc/* \
+           "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
+           "$dir"/var/log/*.log "$dir"/tmp/*
+    tar -C "$dir" -c . | docker import -c 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+    say "built $BASE_IMAGE"
+}
+
+engine_up || start_engine
+
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    if ! timeout 60 docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+        build_base_image
+    fi
+fi
+say "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null)), $BASE_IMAGE present"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything mc needs on this machine: the Docker engine and base image
+# (scripts/ensure-engine.sh) and a virtualenv in .venv with mc and its dev tools installed.
+# Idempotent and quick when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-engine.sh
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.mc-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    echo "$want" >"$stamp"
+fi
+
+# Driver builds trust the CA certificates this machine trusts locally (TLS-intercepting proxies).
+if [ -z "${MC_EXTRA_CA_CERTS:-}" ] && ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    echo "export MC_EXTRA_CA_CERTS=/usr/local/share/ca-certificates" >.venv/mc-env
+else
+    : >.venv/mc-env
+fi
+echo "setup: ready (.venv/bin/mc)" >&2

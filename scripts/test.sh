@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite against the real Docker engine.
+#   scripts/test.sh            everything
+#   scripts/test.sh -k config  extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/mc-env
+export PATH="$PWD/.venv/bin:$PATH"
+
+.venv/bin/ruff check mc mcd tests scripts
+# Build the driver every test uses once, before the parallel run (later builds are cache hits).
+.venv/bin/python -m mc driver build base >/dev/null
+exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" --dist loadgroup -q "$@"

@@ -1,0 +1,118 @@
+"""Shared test harness: an isolated mc home per test and the real Docker engine.
+
+Every test gets its own config/data dirs and its own session owner (MC_OWNER), so tests can run in
+parallel (pytest-xdist) against one engine and only ever see and clean up their own sessions. The
+image build cache (XDG_CACHE_HOME, build locks) is shared by the whole run so each driver image
+is built once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_CACHE = Path(os.environ.get("MC_TEST_CACHE", "/tmp/mc-test-cache"))
+
+
+def mc_command() -> list[str]:
+    """How tests run mc: the built binary when MC_BIN is set, else this checkout's module."""
+    if os.environ.get("MC_BIN"):
+        return [os.environ["MC_BIN"]]
+    return [sys.executable, "-m", "mc"]
+
+
+def host_ca_dir() -> str:
+    d = "/usr/local/share/ca-certificates"
+    return d if os.path.isdir(d) and any(Path(d).glob("*.crt")) else ""
+
+
+@dataclass
+class McEnv:
+    """An isolated mc home and owner; ``run`` invokes the real CLI as a subprocess."""
+
+    home: Path
+    owner: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str, check: bool = False, timeout: float = 600, input: str | None = None,
+            cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([*mc_command(), *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, input=input, cwd=cwd or self.home,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"mc {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def ok(self, *args: str, **kw) -> str:  # noqa: ANN003
+        return self.run(*args, check=True, **kw).stdout
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "config" / "mc" / "config.yaml"
+
+
+def make_env(tmp: Path) -> McEnv:
+    owner = f"test-{secrets.token_hex(4)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MC_", "XDG_"))}
+    env.update(
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        XDG_DATA_HOME=str(tmp / "data"),
+        XDG_CACHE_HOME=str(RUN_CACHE),
+        MC_OWNER=owner,
+        HOME=str(tmp),
+        PYTHONPATH=str(ROOT),
+        TERM="xterm",
+    )
+    if os.environ.get("MC_BIN"):
+        env["MC_BIN"] = os.environ["MC_BIN"]
+    ca = host_ca_dir()
+    if ca:
+        env["MC_EXTRA_CA_CERTS"] = ca
+    return McEnv(tmp, owner, env)
+
+
+@pytest.fixture
+def mc(tmp_path: Path) -> McEnv:
+    return make_env(tmp_path)
+
+
+def _docker_ok() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """The real Docker engine, started by scripts/ensure-engine.sh when it is not running."""
+    if not _docker_ok():
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure-engine.sh")], check=True)
+
+
+@pytest.fixture
+def docker_mc(engine: None, mc: McEnv):  # noqa: ANN201
+    """An mc home on the real engine; removes every container the test's owner left behind."""
+    yield mc
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={mc.owner}"],
+                         capture_output=True, text=True).stdout.split()
+    if out:
+        subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
+
+
+def containers_of(owner: str) -> list[str]:
+    return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={owner}"],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+def docker(*args: str, check: bool = True) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
+
+
+def cleanup_path(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
