@@ -51,6 +51,8 @@ def _go(
             render.say(f"ssh: {session.ssh_command()}")
     rc = 0
     try:
+        if run is not None or connect:
+            backend.wait_ready(session.id)
         if run is not None:
             if connect and sys.stdin.isatty() and sys.stdout.isatty():
                 rc = backend.exec(session.id, ["bash", "-lc", run], tty=True, interactive=True)

@@ -101,6 +101,38 @@ class Docker:
         except FileNotFoundError:
             raise self._missing() from None
 
+    def attached(self, *args: str) -> tuple[int, bool]:
+        """Run an interactive command (``exec -it``) on our terminal: (exit code, detached?).
+
+        docker's own stderr is relayed so that a detach (Ctrl-P Ctrl-Q), which docker reports as
+        "read escape sequence" with exit code 1, can be told apart from the command exiting 1.
+        """
+        import threading
+
+        proc = self.popen(*args, stderr=subprocess.PIPE)
+        detached = False
+
+        def relay() -> None:
+            nonlocal detached
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if line.strip() == b"read escape sequence":
+                    detached = True
+                    continue
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
+
+        thread = threading.Thread(target=relay, daemon=True)
+        thread.start()
+        while True:
+            try:
+                rc = proc.wait()
+                break
+            except KeyboardInterrupt:  # the terminal's ^C goes to the session, not to us
+                continue
+        thread.join(timeout=2)
+        return (0 if detached else rc), detached
+
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
         argv = self.argv(*args)
         self._trace(argv)

@@ -29,6 +29,9 @@ class Backend(Protocol):
     def close_all(self, *, kill: bool = False) -> list[Session]:
         """Close every session (of this owner)."""
 
+    def wait_ready(self, ref: str) -> Session:
+        """Block until the session's init finished; raise with the reason when it failed."""
+
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
         """The session's output (init script included), as it arrives."""
 

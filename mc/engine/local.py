@@ -508,14 +508,21 @@ class LocalBackend:
 
     def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
         session = self.get(ref)
-        rc = self.docker.call(*self.exec_argv(session, command, tty=tty, interactive=interactive))
-        return self._after_exec(session, rc)
+        return self._attached(session, self.exec_argv(session, command, tty=tty, interactive=interactive), tty)
 
     def connect(self, ref: str) -> int:
         session = self.get(ref)
         tty = sys.stdin.isatty() and sys.stdout.isatty()
         command = session.connect or ["bash", "-l"]
-        rc = self.docker.call(*self.exec_argv(session, command, tty=tty, interactive=True))
+        return self._attached(session, self.exec_argv(session, command, tty=tty, interactive=True), tty)
+
+    def _attached(self, session: Session, argv: list[str], tty: bool) -> int:
+        if not tty:
+            return self._after_exec(session, self.docker.call(*argv))
+        rc, detached = self.docker.attached(*argv)
+        if detached:
+            sys.stderr.write(f"\r\ndetached from session {session.id} (mc session connect {session.id})\n")
+            return 0
         return self._after_exec(session, rc)
 
     def run(self, ref: str, command: str) -> int:
@@ -526,18 +533,25 @@ class LocalBackend:
 
     def _after_exec(self, session: Session, rc: int) -> int:
         if rc == FAILED_EXIT:
-            raise McError(f"session {session.id} failed to start; see mc session logs {session.id}")
+            raise McError(self._failure(session))
         return rc
 
     def wait_ready(self, ref: str, timeout: float = 600) -> Session:
-        """Block until mc-init.sh finished (ready) or failed."""
+        """Block until mc-init.sh has finished; a failed init raises with its reason."""
         session = self.get(ref)
-        deadline = time.monotonic() + timeout
         argv = self.exec_argv(session, ["true"], tty=False, interactive=False)
-        proc = self.docker.run(*argv, check=False, timeout=max(1.0, deadline - time.monotonic()))
+        proc = self.docker.run(*argv, check=False, timeout=timeout)
         if proc.returncode != 0:
-            raise McError(f"session {session.id} failed to start; see mc session logs {session.id}")
+            raise McError(self._failure(session))
         return session
+
+    def _failure(self, session: Session) -> str:
+        """Why a session failed to start, from the FAILED line mc-init.sh logged."""
+        out = self.docker.run("logs", "--tail", "20", session.container, check=False)
+        text = (out.stdout + out.stderr).decode(errors="replace")
+        reasons = [ln.split("FAILED:", 1)[1].strip() for ln in text.splitlines() if "[mc-init] FAILED:" in ln]
+        reason = reasons[-1] if reasons else "its init did not finish"
+        return f"session {session.id} failed to start: {reason} (mc session logs {session.id})"
 
 
 def _secrets_tar(files: dict[str, bytes]) -> bytes:

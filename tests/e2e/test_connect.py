@@ -1,0 +1,112 @@
+"""Interactive behaviour through a real pseudo-terminal (pexpect): connect, resize, detach, exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pexpect
+import pytest
+
+from tests.conftest import mc_command
+
+pytestmark = pytest.mark.engine
+PROMPT = r"[#$] $"
+
+
+def spawn(mc, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
+    cmd = mc_command()
+    child = pexpect.spawn(cmd[0], [*cmd[1:], *args], env=mc.env, cwd=str(mc.home), encoding="utf-8",
+                          timeout=120, dimensions=(rows, cols))
+    child.delaybeforesend = None
+    return child
+
+
+def new_session(mc) -> str:
+    out = mc.ok("session", "create", "--driver", "base", "--no-connect", "-o", "json")
+    sid = json.loads(out)["id"]
+    mc.ok("session", "exec", sid, "--", "true")  # init finished
+    return sid
+
+
+def test_connect_typing_resize_and_exit_code(docker_mc):
+    mc = docker_mc
+    sid = new_session(mc)
+    child = spawn(mc, "session", "connect", sid, rows=30, cols=100)
+    child.expect(PROMPT)
+    child.sendline("echo typed-$((6*7))")
+    child.expect("typed-42")
+    child.sendline("stty size")
+    child.expect("30 100")
+    child.setwinsize(50, 132)
+    time.sleep(0.2)
+    child.sendline("stty size")
+    child.expect("50 132")
+    child.sendline("exit 9")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 9
+
+
+def test_detach_keeps_session_running(docker_mc):
+    mc = docker_mc
+    sid = new_session(mc)
+    child = spawn(mc, "session", "connect", sid)
+    child.expect(PROMPT)
+    child.sendline("export MARK=still-here; echo $$ > /tmp/shell.pid")
+    child.expect(PROMPT)
+    child.sendcontrol("p")
+    child.sendcontrol("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert json.loads(mc.ok("session", "show", sid, "-o", "json"))["status"] == "running"
+    # the detached shell is still alive in the session
+    pid = mc.ok("session", "exec", sid, "--", "cat", "/tmp/shell.pid").strip()
+    assert mc.run("session", "exec", sid, "--", "kill", "-0", pid).returncode == 0
+
+
+def test_ctrl_c_reaches_the_session_not_mc(docker_mc):
+    mc = docker_mc
+    sid = new_session(mc)
+    child = spawn(mc, "session", "connect", sid)
+    child.expect(PROMPT)
+    child.sendline("sleep 30")
+    time.sleep(0.5)
+    child.sendcontrol("c")
+    child.expect(PROMPT)
+    child.sendline("echo alive")
+    child.expect("alive")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+
+
+def test_bare_mc_creates_and_connects_with_cwd_mounted(docker_mc, tmp_path):
+    mc = docker_mc
+    mc.ok("config", "set", "defaults.driver", "base")
+    work = tmp_path / "bare"
+    work.mkdir()
+    (work / "marker.txt").write_text("bare-mc\n")
+    cmd = mc_command()
+    child = pexpect.spawn(cmd[0], cmd[1:], env=mc.env, cwd=str(work), encoding="utf-8", timeout=120)
+    child.delaybeforesend = None
+    child.expect(PROMPT)
+    child.sendline("cat /app/marker.txt; pwd")
+    child.expect("bare-mc")
+    child.expect("/app")
+    child.sendline("exit 3")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+    sessions = json.loads(mc.ok("session", "list", "-o", "json"))
+    assert len(sessions) == 1 and sessions[0]["mount"] == str(work)
+
+
+def test_mc_dot_and_run_with_tty(docker_mc, tmp_path):
+    mc = docker_mc
+    mc.ok("config", "set", "defaults.driver", "base")
+    child = spawn(mc, "session", "create", "--driver", "base", "--rm", "--run", "tty && exit 4")
+    child.expect("/dev/pts/")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4

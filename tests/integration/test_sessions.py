@@ -1,0 +1,316 @@
+"""Local sessions against the real Docker engine (the main job)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import containers_of, docker
+
+pytestmark = pytest.mark.engine
+SENTINEL = "sk-SENTINEL-77c1e0d4b2"
+
+
+def create(mc, *args: str) -> dict:
+    out = mc.ok("session", "create", "--driver", "base", "--no-connect", "--output", "json", *args)
+    return json.loads(out)
+
+
+def test_create_list_show_close(docker_mc):
+    mc = docker_mc
+    s = create(mc, "--name", "alpha")
+    assert s["status"] == "running" and s["driver"] == "base" and len(s["id"]) == 8
+    listed = json.loads(mc.ok("session", "list", "--output", "json"))
+    assert [x["id"] for x in listed] == [s["id"]]
+    assert set(listed[0]) >= {"id", "name", "driver", "project", "status", "ports", "created"}
+    table = mc.ok("session", "list")
+    assert s["id"] in table and "alpha" in table
+    assert json.loads(mc.ok("session", "show", s["id"][:4], "-o", "json"))["id"] == s["id"]
+    assert json.loads(mc.ok("session", "show", "alpha", "-o", "json"))["id"] == s["id"]
+    mc.ok("session", "close", s["id"][:5])
+    assert json.loads(mc.ok("session", "list", "-o", "json")) == []
+    assert containers_of(mc.owner) == []
+
+
+def test_close_unknown_is_an_error(docker_mc):
+    proc = docker_mc.run("session", "close", "deadbeef")
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == "mc: error: no session 'deadbeef' (see mc session list)"
+
+
+def test_close_all_and_kill(docker_mc):
+    mc = docker_mc
+    for _ in range(2):
+        create(mc)
+    closed = json.loads(mc.ok("session", "close", "--all", "--kill", "-o", "json"))
+    assert len(closed) == 2
+    assert containers_of(mc.owner) == []
+
+
+def test_network_survives_close(docker_mc):
+    mc = docker_mc
+    s = create(mc)
+    mc.ok("session", "close", s["id"])
+    assert "mc-network" in docker("network", "ls", "--format", "{{.Name}}").split()
+
+
+def test_run_streams_output_and_returns_exit_code_and_rm_leaves_nothing(docker_mc):
+    mc = docker_mc
+    proc = mc.run("session", "create", "--driver", "base", "--no-connect", "--rm",
+                  "--run", "echo out-line; echo err-line >&2; exit 42")
+    assert proc.returncode == 42
+    assert "out-line" in proc.stdout and "err-line" in proc.stderr
+    assert containers_of(mc.owner) == []
+
+
+def test_parallel_runs_with_rm(docker_mc):
+    mc = docker_mc
+
+    def one(i: int) -> subprocess.CompletedProcess[str]:
+        return mc.run("session", "create", "--driver", "base", "--no-connect", "--rm",
+                      "--run", f"echo run-{i}; exit {i % 4}")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(one, range(6)))
+    for i, proc in enumerate(results):
+        assert proc.returncode == i % 4, proc.stderr
+        assert f"run-{i}" in proc.stdout
+    assert containers_of(mc.owner) == []
+
+
+def test_exec_streams_and_returns_exit_code(docker_mc):
+    mc = docker_mc
+    s = create(mc)
+    proc = mc.run("session", "exec", s["id"], "--", "sh", "-c", "echo hi; echo oops >&2; exit 3")
+    assert proc.returncode == 3 and proc.stdout == "hi\n" and "oops" in proc.stderr
+    proc = mc.run("session", "exec", s["id"], "-i", "--", "cat", input="piped\n")
+    assert proc.stdout == "piped\n"
+    assert mc.run("session", "exec", "nope0000", "--", "true").returncode == 3
+
+
+def test_logs_include_init_output(docker_mc):
+    mc = docker_mc
+    s = create(mc)
+    mc.ok("session", "exec", s["id"], "--", "true")  # waits for init
+    logs = mc.ok("session", "logs", s["id"])
+    assert "[mc-init] session " + s["id"] in logs and "session ready" in logs
+    tail = mc.ok("session", "logs", s["id"], "--tail", "1")
+    assert tail.strip().splitlines() == ["[mc-init] session ready"]
+
+
+def test_logs_follow(docker_mc):
+    mc = docker_mc
+    s = create(mc)
+    proc = subprocess.Popen([*__import__("tests.conftest", fromlist=["mc_command"]).mc_command(),
+                             "session", "logs", "-f", s["id"]], env=mc.env, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if "session ready" in line:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_mount_and_file_ownership(docker_mc, tmp_path):
+    mc = docker_mc
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "hello.txt").write_text("from host\n")
+    proc = mc.run("session", "create", "--driver", "base", "--mount", str(work), "--no-connect", "--rm",
+                  "--run", "cat /app/hello.txt && touch /app/made-inside && id -u")
+    assert proc.returncode == 0, proc.stderr
+    assert "from host" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == str(os.getuid())
+    made = work / "made-inside"
+    assert made.stat().st_uid == os.getuid() and made.stat().st_gid == os.getgid()
+
+
+def test_env_precedence_and_secrets_never_leak(docker_mc):
+    mc = docker_mc
+    mc.ok("config", "set", "openai.api_key", SENTINEL)
+    mc.ok("config", "set", "anthropic.api_key", "from-config")
+    s = create(mc, "-e", "ANTHROPIC_API_KEY=from-flag", "-e", "PLAIN_VAR=visible")
+    out = mc.ok("session", "exec", s["id"], "--", "sh", "-c", 'echo "$OPENAI_API_KEY|$ANTHROPIC_API_KEY|$PLAIN_VAR"')
+    assert out.strip() == f"{SENTINEL}|from-flag|visible"
+    # login shells (connect, ssh) see them too
+    out = mc.ok("session", "exec", s["id"], "--", "bash", "-lc", "echo $OPENAI_API_KEY")
+    assert out.strip() == SENTINEL
+    inspect = docker("inspect", s["container"])
+    assert SENTINEL not in inspect and "from-flag" not in inspect
+    assert "PLAIN_VAR=visible" in inspect
+    logs = mc.ok("session", "logs", s["id"])
+    assert SENTINEL not in logs
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert SENTINEL not in ps
+    for args in (["session", "list"], ["session", "list", "-o", "json"], ["session", "show", s["id"]]):
+        assert SENTINEL not in mc.ok(*args)
+    # the secrets file in the session is the user's alone
+    mode = mc.ok("session", "exec", s["id"], "--", "stat", "-c", "%a %u", "/run/mc/secrets/env").split()
+    assert mode == ["600", str(os.getuid())]
+
+
+def test_required_driver_variable(docker_mc, tmp_path):
+    mc = docker_mc
+    d = tmp_path / "needy"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (d / "mc-driver.yaml").write_text("name: needy\nenvironment:\n  - name: NEEDED_TOKEN\n    required: true\n")
+    proc = mc.run("session", "create", "--driver", str(d), "--no-connect")
+    assert proc.returncode == 2 and "NEEDED_TOKEN" in proc.stderr
+    assert containers_of(mc.owner) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--driver", "nosuchdriver"], 3, "unknown driver 'nosuchdriver'"),
+        (["-e", "1BAD=x"], 2, "-e"),
+        (["-v", "/no/such/path:/x"], 2, "/no/such/path does not exist"),
+        (["-v", "relative-no-colon"], 2, "expected SRC:DST"),
+        (["--port", "70000"], 2, "--port 70000"),
+        (["--port", "http"], 2, "--port 'http'"),
+        (["--network", "mc-test-missing-net"], 3, "network 'mc-test-missing-net' does not exist"),
+        (["--memory", "lots"], 2, "--memory"),
+        (["--name", "bad name!"], 2, "--name"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_nothing(docker_mc, args, code, needle):
+    mc = docker_mc
+    before = set(os.listdir(mc.home))
+    driver = [] if "--driver" in args else ["--driver", "base"]
+    proc = mc.run("session", "create", *driver, "--no-connect", *args)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.startswith("mc: error: ") and needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert containers_of(mc.owner) == []
+    data = mc.home / "data" / "mc" / "projects"
+    assert not data.exists() or not any(data.iterdir())
+    assert set(os.listdir(mc.home)) - before <= {"config", "data"}
+
+
+def test_engine_down_is_one_line(mc):
+    env = {**mc.env, "DOCKER_HOST": "unix:///tmp/no-such-docker.sock"}
+    mc.env = env
+    proc = mc.run("session", "list")
+    assert proc.returncode == 5
+    assert proc.stderr.startswith("mc: error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_docker_binary_is_one_line(mc):
+    mc.env = {**mc.env, "MC_DOCKER": "/nonexistent/docker"}
+    proc = mc.run("session", "list")
+    assert proc.returncode == 5 and "was not found" in proc.stderr
+
+
+def test_extra_networks_and_ports(docker_mc):
+    mc = docker_mc
+    net = f"mc-test-{mc.owner}"
+    docker("network", "create", net)
+    try:
+        s = create(mc, "--network", net, "--port", "8080")
+        nets = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", s["container"]))
+        assert set(nets) == {"mc-network", net}
+        assert any(p.startswith("127.0.0.1:") and p.endswith("->8080") for p in s["ports"])
+        assert "->8080" in mc.ok("session", "list")
+        mc.ok("session", "close", s["id"], "--kill")
+    finally:
+        docker("network", "rm", net, check=False)
+
+
+def test_hardening_defaults(docker_mc):
+    mc = docker_mc
+    s = create(mc, "--cpus", "1", "--memory", "512m", "--pids-limit", "256")
+    host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", s["container"]))
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["CapDrop"] == ["ALL"] and "SYS_ADMIN" not in (host["CapAdd"] or [])
+    assert host["PidsLimit"] == 256 and host["Memory"] == 512 * 1024 * 1024 and host["NanoCpus"] == 10**9
+    assert not host["Privileged"]
+
+
+def test_persistent_config_survives_across_sessions(docker_mc, tmp_path):
+    mc = docker_mc
+    work = tmp_path / "proj"
+    work.mkdir()
+    first = mc.run("session", "create", "--driver", "base", "--mount", str(work), "--no-connect", "--rm",
+                   "--run", "echo remembered > ~/.mc-history/note && echo $MC_CONFIG_DIR $MC_DRIVER_CONFIG_DIR")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["/mc-config", "/mc-config/base"]
+    second = mc.run("session", "create", "--driver", "base", "--mount", str(work), "--no-connect", "--rm",
+                    "--run", "cat ~/.mc-history/note")
+    assert second.stdout.strip() == "remembered"
+    other = tmp_path / "other"
+    other.mkdir()
+    third = mc.run("session", "create", "--driver", "base", "--mount", str(other), "--no-connect", "--rm",
+                   "--run", "cat ~/.mc-history/note")
+    assert third.returncode != 0
+
+
+def test_stop_from_inside(docker_mc):
+    mc = docker_mc
+    s = create(mc)
+    proc = mc.run("session", "exec", s["id"], "--", "mc", "stop")
+    assert proc.returncode == 0
+    import time
+
+    for _ in range(50):
+        status = json.loads(mc.ok("session", "show", s["id"], "-o", "json"))["status"]
+        if status != "running":
+            break
+        time.sleep(0.1)
+    assert status == "stopped"
+    assert "is not running" in mc.run("session", "exec", s["id"], "--", "true").stderr
+
+
+def test_failed_init_is_reported(docker_mc, tmp_path):
+    mc = docker_mc
+    work = tmp_path / "broken"
+    (work / ".mc").mkdir(parents=True)
+    (work / ".mc" / "init.sh").write_text("echo setting up; echo 'init exploded' >&2; exit 5\n")
+    proc = mc.run("session", "create", "--driver", "base", "--mount", str(work), "--no-connect",
+                  "--run", "echo should-not-run")
+    assert proc.returncode != 0
+    assert "should-not-run" not in proc.stdout
+    assert "failed to start" in proc.stderr
+    s = json.loads(mc.ok("session", "list", "-o", "json"))[0]
+    for _ in range(50):
+        s = json.loads(mc.ok("session", "show", s["id"], "-o", "json"))
+        if s["status"] != "running":
+            break
+    assert s["status"] == "failed"
+    logs = mc.ok("session", "logs", s["id"])
+    assert "init exploded" in logs and "FAILED: /app/.mc/init.sh exited with code 5" in logs
+
+
+def test_prefix_resolution_is_unambiguous(docker_mc):
+    mc = docker_mc
+    ids = [create(mc)["id"] for _ in range(2)]
+    proc = mc.run("session", "show", "")
+    assert proc.returncode != 0
+    assert json.loads(mc.ok("session", "show", ids[0], "-o", "json"))["id"] == ids[0]
+
+
+def test_session_list_only_shows_mc_sessions(docker_mc):
+    mc = docker_mc
+    docker("run", "-d", "--rm", "--name", f"not-mc-{mc.owner}", "--label", f"mc.owner={mc.owner}",
+           "--pull=never", "debian:bookworm-slim", "sleep", "30")
+    try:
+        assert json.loads(mc.ok("session", "list", "-o", "json")) == []
+    finally:
+        docker("rm", "-f", f"not-mc-{mc.owner}", check=False)
+
+
+def test_project_dir_hash_by_path(docker_mc, tmp_path):
+    from mc.engine.persist import project_key_hash
+
+    mc = docker_mc
+    work = tmp_path / "hashme"
+    work.mkdir()
+    mc.ok("session", "create", "--driver", "base", "--mount", str(work), "--no-connect", "--rm", "--run", "true")
+    expected = Path(mc.env["XDG_DATA_HOME"]) / "mc" / "projects" / project_key_hash(str(work)) / "config"
+    assert expected.is_dir()

@@ -1,0 +1,44 @@
+"""docker stderr -> domain errors, against output recorded from the real CLI and engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from mc import errors
+from mc.docker import DockerError
+from mc.docker.errors import classify, first_line
+
+RECORDED = [
+    ("Error response from daemon: No such container: mc-deadbeef\n", errors.NotFound),
+    ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+     errors.Unavailable),
+    ("docker: Error response from daemon: network mc-test not found.\nSee 'docker run --help'.\n", errors.NotFound),
+    ("Error response from daemon: No such image: mc-driver-base:0123456789ab\n", errors.NotFound),
+    ("Error response from daemon: Container 61804ff4e610 is not running\n", errors.Conflict),
+    ('docker: Error response from daemon: Conflict. The container name "/mc-3758626f" is already in use by '
+     'container "c07ac54db67f". You have to remove (or rename) that container to be able to reuse that name.\n',
+     errors.Conflict),
+    ("Error response from daemon: network with name mc-network already exists\n", errors.Conflict),
+    ("invalid argument \"--filter\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n",
+     errors.InvalidArgument),
+    ("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
+     errors.Unavailable),
+    ("Error response from daemon: Minimum memory limit allowed is 6MB\n", errors.InvalidArgument),
+    ("Error response from daemon: something entirely new\n", errors.McError),
+]
+
+
+@pytest.mark.parametrize(("stderr", "expected"), RECORDED)
+def test_classification(stderr, expected):
+    assert classify(stderr)[0] is expected
+
+
+def test_docker_error_is_one_line_without_daemon_noise():
+    err = DockerError(["docker", "rm", "x"], 1, RECORDED[0][0])
+    assert str(err) == "docker rm: No such container: mc-deadbeef"
+    assert err.exit_code == errors.EXIT_NOT_FOUND and err.is_a(errors.NotFound)
+    assert "\n" not in str(err)
+
+
+def test_first_line_skips_warnings():
+    assert first_line("WARNING: foo\nError: real problem\n") == "real problem"

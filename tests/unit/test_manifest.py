@@ -1,0 +1,139 @@
+"""mc-driver.yaml validation and the Dockerfile rewrite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mc.drivers import manifest
+from mc.drivers.build import rewrite_dockerfile
+from mc.errors import InvalidArgument
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SPEC_EXAMPLE = """
+name: goose
+description: Goose with MCP servers
+version: 1.0.0
+maintainer: team@monadical.com
+
+init:
+  pre_command: /mc-init.sh
+  command: /entrypoint.sh
+
+environment:
+  - name: MCP_HOST
+    description: MCP server host
+    required: true
+    default: http://localhost:8000
+
+  - name: GOOSE_ID
+    description: Goose instance ID
+    required: false
+
+  # Project environment variables
+  - name: MC_PROJECT_URL
+    description: Project repository URL
+    required: false
+
+  - name: MC_PROJECT_TYPE
+    description: Project repository type (git, svn, etc.)
+    required: false
+    default: git
+
+  - name: MC_GIT_SSH_KEY
+    description: SSH key for Git authentication
+    required: false
+    sensitive: true
+
+  - name: MC_GIT_TOKEN
+    description: Token for Git authentication
+    required: false
+    sensitive: true
+
+ports:
+  - 8000  # Main application
+  - 22    # SSH server
+
+volumes:
+  - mountPath: /app
+    description: Application directory
+
+persistent_configs:
+  - source: "/app/.goose"        # Path in container
+    target: "/mc-config/goose"   # Path in persistent storage
+    type: "directory"            # directory or file
+    description: "Goose memory and configuration"
+"""
+
+
+def test_spec_example_parses():
+    m = manifest.parse(yaml.safe_load(SPEC_EXAMPLE), "mc-driver.yaml")
+    assert m.name == "goose" and m.command == "/entrypoint.sh" and m.ports == [8000, 22]
+    assert m.env_spec("MCP_HOST").required and m.env_spec("MCP_HOST").default == "http://localhost:8000"
+    assert m.env_spec("MC_GIT_TOKEN").sensitive
+    assert m.persistent_configs[0].target == "/mc-config/goose"
+    assert m.connect == ["bash", "-l"]
+
+
+@pytest.mark.parametrize("name", ["base", "goose", "aider", "claude-code", "opencode"])
+def test_builtin_manifests_are_valid(name):
+    m = manifest.load(ROOT / "drivers" / name)
+    assert m.name == name and m.description
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ("description: no name", "name", "a string"),
+        ("name: Bad Name", "name", "lowercase"),
+        ("name: x\nports: [80, http]", "ports[1]", "a port number"),
+        ("name: x\nports: 80", "ports", "a list"),
+        ("name: x\nenvironment:\n  - description: nameless", "environment[0].name", "a string"),
+        ("name: x\nenvironment:\n  - name: A\n    required: maybe", "environment[0].required", "true or false"),
+        ("name: x\npersistent_configs:\n  - source: /a\n    target: /elsewhere",
+         "persistent_configs[0].target", "/mc-config/"),
+        ("name: x\npersistent_configs:\n  - source: /a\n    target: /mc-config/a\n    type: socket",
+         "persistent_configs[0].type", "directory or file"),
+        ("name: x\ninit: /start.sh", "init", "a mapping"),
+        ("name: x\nconnect:\n  command: 5", "connect.command", "a command"),
+        ("name: x\nflavour: spicy", "flavour", "one of"),
+    ],
+)
+def test_broken_manifests_name_file_field_and_expectation(text, field, expected):
+    with pytest.raises(InvalidArgument) as err:
+        manifest.parse(yaml.safe_load(text), "/drivers/x/mc-driver.yaml")
+    message = str(err.value)
+    assert message.startswith(f"/drivers/x/mc-driver.yaml: {field}: expected")
+    assert expected in message
+
+
+def test_invalid_yaml_names_line(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (tmp_path / "mc-driver.yaml").write_text("name: x\nports: [1,\n")
+    with pytest.raises(InvalidArgument, match=r"mc-driver.yaml: line \d+"):
+        manifest.load(tmp_path)
+
+
+def test_plain_dockerfile_gets_defaults(tmp_path):
+    d = tmp_path / "My_Tool"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    m = manifest.load(d)
+    assert m.name == "my_tool" and m.connect == ["bash", "-l"] and m.environment == []
+
+
+def test_rewrite_adds_ca_after_every_from_and_init_at_the_end():
+    text = "FROM debian:bookworm-slim AS fetch\nRUN echo a\nFROM debian:bookworm-slim\nRUN echo b\n"
+    out = rewrite_dockerfile(text, with_ca=True)
+    lines = out.splitlines()
+    froms = [i for i, ln in enumerate(lines) if ln.startswith("FROM")]
+    assert len(froms) == 2
+    for i in froms:
+        assert lines[i + 1].startswith("COPY .mc/ca/") and "NODE_EXTRA_CA_CERTS=" in lines[i + 2]
+    assert lines[-2] == 'ENTRYPOINT ["/mc-init.sh"]'
+    assert "COPY .mc/ca/" not in rewrite_dockerfile(text, with_ca=False)
+    assert re.search(r"PIP_CERT=\S+ REQUESTS_CA_BUNDLE=", out)
