@@ -51,7 +51,7 @@ class McEnv:
             raise AssertionError(f"mc {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def ok(self, *args: str, **kw) -> str:  # noqa: ANN003
+    def ok(self, *args: str, **kw) -> str:
         return self.run(*args, check=True, **kw).stdout
 
     @property
@@ -96,7 +96,7 @@ def engine() -> None:
 
 
 @pytest.fixture
-def docker_mc(engine: None, mc: McEnv):  # noqa: ANN201
+def docker_mc(engine: None, mc: McEnv):
     """An mc home on the real engine; removes every container the test's owner left behind."""
     yield mc
     out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={mc.owner}"],

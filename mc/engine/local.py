@@ -10,7 +10,6 @@ import secrets as pysecrets
 import shlex
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
