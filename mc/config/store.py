@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import fcntl
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mc.config import schema
+from mc.config.atomic import locked, write_atomic
 from mc.config.paths import config_dir, private_dir
 from mc.errors import InvalidArgument
 
@@ -102,7 +100,7 @@ class Config:
         """Apply ``change`` to the stored data under the lock, and write atomically."""
         path = path or cls.default_path()
         private_dir(path.parent)
-        with _locked(path):
+        with locked(path):
             current = cls.load(path)
             change(current.data)
             _write(path, current.data)
@@ -163,27 +161,4 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
 def _write(path: Path, data: dict[str, Any]) -> None:
     import yaml
 
-    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    write_atomic(path, yaml.safe_dump(data, default_flow_style=False, sort_keys=False).encode())

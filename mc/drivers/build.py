@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mc.config.paths import cache_dir
-from mc.docker import Docker, DockerError
+from mc.docker import Docker
+from mc.docker.errors import first_line
 from mc.drivers.registry import SHARED_FILES, Driver, builtin_dir
 from mc.errors import McError
 
@@ -221,4 +222,4 @@ def _run_build(docker: Docker, args: list[str], quiet: bool, name: str) -> None:
         last = next((ln.strip() for ln in reversed(tail) if ln.strip()), "")
         if quiet:
             sys.stderr.write("".join(tail))
-        raise DockerError(docker.argv(*args), rc, f"building driver '{name}' failed: {last}")
+        raise McError(f"docker build: building driver '{name}' failed: {first_line(last) or 'see the output above'}")

@@ -108,6 +108,7 @@ class LocalBackend:
         allow_host_paths: bool = True,
         ssh_scan: list[str] | None = None,
         projects: Any = None,
+        multi_user: bool = False,
     ) -> None:
         self.docker = docker
         self.network = network
@@ -124,6 +125,7 @@ class LocalBackend:
         self.allow_host_paths = allow_host_paths
         self.ssh_scan = ssh_scan or []
         self.projects = projects  # a ProjectStore (or None): credentials for project sessions
+        self.multi_user = multi_user  # mcd: projects are filtered by owner too
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> LocalBackend:
@@ -430,6 +432,32 @@ class LocalBackend:
                 return project_id, found[0], found[1]
         return project_id, clone_url(url), Credentials()
 
+    # -- projects ----------------------------------------------------------------------------
+    def _store(self) -> Any:
+        if self.projects is None or not hasattr(self.projects, "store"):
+            raise McError("this backend has no project store")
+        return self.projects.store()
+
+    def project_add(self, url: str, *, ssh_key: bytes | None = None, token: str | None = None, name: str = "",
+                    username: str = "", replace: bool = False) -> Any:
+        return self._store().add(url, ssh_key=ssh_key, token=token, name=name, username=username,
+                                 owner=self.owner, replace=replace)
+
+    def project_list(self) -> list[Any]:
+        return self._store().list(owner=self._project_owner())
+
+    def project_get(self, url: str) -> Any:
+        project = self._store().get(url)
+        if self._project_owner() is not None and project.owner != self.owner:
+            raise NotFound(f"no project '{project.id}' (see mc project list)")
+        return project
+
+    def project_remove(self, url: str) -> Any:
+        return self._store().remove(url, owner=self._project_owner())
+
+    def _project_owner(self) -> str | None:
+        return self.owner if self.multi_user and not self._sees_all() else None
+
     # -- close -------------------------------------------------------------------------------
     def close(self, refs: list[str], *, kill: bool = False) -> list[Session]:
         if not refs:
@@ -494,6 +522,9 @@ class LocalBackend:
         if tty:
             args.append("-t")
             args += ["-e", f"TERM={os.environ.get('TERM') or 'xterm-256color'}"]
+            size = _terminal_size()
+            if size:
+                args += ["-e", f"MC_TTY_SIZE={size[0]},{size[1]}"]
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
         args += ["-u", session.user or f"{self.uid}:{self.gid}", session.container, "/usr/local/bin/mc-exec",
@@ -553,6 +584,17 @@ class LocalBackend:
         return f"session {session.id} failed to start: {reason} (mc session logs {session.id})"
 
 
+def _terminal_size() -> tuple[int, int] | None:
+    for fd in (1, 0, 2):
+        try:
+            size = os.get_terminal_size(fd)
+        except OSError:
+            continue
+        if size.lines and size.columns:
+            return size.lines, size.columns
+    return None
+
+
 def _secrets_tar(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -586,11 +628,16 @@ class _LazyProjects:
 
     _store: Any = None
 
+    def store(self) -> Any:
+        if self._store is None:
+            from mc.projects.store import ProjectStore
+
+            self._store = ProjectStore.default()
+        return self._store
+
     def credentials(self, url: str) -> tuple[str, Credentials] | None:
         from mc.projects.store import ProjectStore
 
-        if not ProjectStore.exists():
+        if self._store is None and not ProjectStore.exists():
             return None
-        if self._store is None:
-            self._store = ProjectStore.default()
-        return self._store.credentials(url)
+        return self.store().credentials(url)

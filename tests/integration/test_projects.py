@@ -1,0 +1,205 @@
+"""Projects with private git credentials, against a real git server (ssh keys and HTTP tokens)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RUN_CACHE, containers_of, docker
+
+pytestmark = pytest.mark.engine
+HERE = Path(__file__).resolve().parent.parent / "gitserver"
+TOKEN = "ghp_SENTINELTOKEN0123456789abcdef"
+
+
+def _gitserver_image() -> str:
+    digest = hashlib.sha256()
+    for f in sorted(HERE.iterdir()):
+        digest.update(f.name.encode() + f.read_bytes())
+    tag = f"mc-test-gitserver:{digest.hexdigest()[:12]}"
+    RUN_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(RUN_CACHE / "gitserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
+            subprocess.run(["docker", "build", "-q", "-t", tag, str(HERE)], check=True, capture_output=True,
+                           env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    return tag
+
+
+@pytest.fixture
+def gitserver(engine, tmp_path):
+    """A git server on a private network; yields (network, ssh URL, http URL, key paths)."""
+    key = tmp_path / "deploy_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mc-test", "-f", str(key)], check=True)
+    suffix = os.urandom(3).hex()
+    net, name = f"mc-gittest-{suffix}", f"gitserver-{suffix}"
+    docker("network", "create", net)
+    docker("run", "-d", "--name", name, "--network", net, "--pull=never",
+           "-e", f"GIT_AUTHORIZED_KEY={key.with_suffix('.pub').read_text().strip()}",
+           "-e", f"GIT_TOKEN={TOKEN}", _gitserver_image())
+    for _ in range(100):
+        if "apache2" in docker("top", name, check=False):
+            break
+        time.sleep(0.1)
+    try:
+        yield {
+            "network": net,
+            "ssh": f"ssh://git@{name}/srv/git/private.git",
+            "scp": f"git@{name}:/srv/git/private.git",
+            "http": f"http://{name}/srv/git/private.git",
+            "key": key,
+            "name": name,
+        }
+    finally:
+        docker("rm", "-f", name, check=False)
+        docker("network", "rm", net, check=False)
+
+
+def _git_log(server: dict) -> str:
+    return docker("exec", server["name"], "git", "-C", "/srv/git/private.git", "log", "--format=%s", "main")
+
+
+def test_add_list_show_remove_and_url_forms(mc, tmp_path):
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    out = json.loads(mc.ok("project", "add", "github.com/hello/private", "--ssh-key", str(key), "-o", "json"))
+    fp = subprocess.run(["ssh-keygen", "-lf", str(key)], capture_output=True, text=True).stdout.split()[1]
+    assert out["fingerprint"] == fp and out["auth_type"] == "ssh" and "secret" not in out
+    for form in ("git@github.com:hello/private.git", "https://github.com/hello/private",
+                 "ssh://git@github.com/hello/private.git"):
+        assert json.loads(mc.ok("project", "show", form, "-o", "json"))["id"] == "github.com/hello/private"
+    assert mc.run("project", "add", "https://github.com/hello/private.git", "--token", "x").returncode == 2
+    listing = mc.ok("project", "list")
+    assert "github.com/hello/private" in listing and fp in listing and "PRIVATE" not in listing
+    mc.ok("project", "remove", "git@github.com:hello/private")
+    assert json.loads(mc.ok("project", "list", "-o", "json")) == []
+    assert mc.run("project", "remove", "github.com/hello/private").returncode == 3
+
+
+def test_bad_credentials_input(mc, tmp_path):
+    pub = tmp_path / "k.pub"
+    pub.write_text("ssh-ed25519 AAAA test\n")
+    proc = mc.run("project", "add", "github.com/a/b", "--ssh-key", str(pub))
+    assert proc.returncode == 2 and "public key" in proc.stderr
+    assert mc.run("project", "add", "github.com/a/b", "--ssh-key", str(tmp_path / "none")).returncode == 3
+    assert mc.run("project", "add", "not a url").returncode == 2
+    key = tmp_path / "pp"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret-pass", "-f", str(key)], check=True)
+    proc = mc.run("project", "add", "github.com/a/b", "--ssh-key", str(key))
+    assert proc.returncode == 2 and "passphrase" in proc.stderr
+
+
+def test_store_is_encrypted_and_fails_closed(mc):
+    mc.ok("project", "add", "github.com/a/secret", "--token", "-", input=TOKEN + "\n")
+    store = Path(mc.env["XDG_DATA_HOME"]) / "mc" / "projects.json"
+    key_file = Path(mc.env["XDG_CONFIG_HOME"]) / "mc" / "project.key"
+    raw = store.read_bytes()
+    assert TOKEN.encode() not in raw and b"github.com/a/secret\":" in raw
+    assert key_file.read_text().strip().encode() not in raw
+    assert (key_file.stat().st_mode & 0o777) == 0o600 and (store.stat().st_mode & 0o777) == 0o600
+    strings = subprocess.run(["strings", str(store)], capture_output=True, text=True).stdout
+    assert TOKEN not in strings
+    # one flipped byte in the ciphertext: a clear error, no data
+    data = json.loads(raw)
+    token = data["records"]["github.com/a/secret"]
+    flipped = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    data["records"]["github.com/a/secret"] = flipped
+    store.write_text(json.dumps(data))
+    proc = mc.run("project", "list")
+    assert proc.returncode == 1 and "failed authentication" in proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_key_from_environment_and_rotation(mc):
+    from mc.projects.crypto import generate_key
+
+    old, new = generate_key(), generate_key()
+    mc.env = {**mc.env, "MC_PROJECT_ENCRYPTION_KEY": old}
+    mc.ok("project", "add", "github.com/a/rot", "--token", "-", input="tok-1\n")
+    mc.env = {**mc.env, "MC_PROJECT_ENCRYPTION_KEY": f"{new},{old}"}
+    assert "github.com/a/rot" in mc.ok("project", "list")
+    mc.env = {**mc.env, "MC_PROJECT_ENCRYPTION_KEY": new}
+    proc = mc.run("project", "list")
+    assert proc.returncode == 1 and "not configured" in proc.stderr
+
+
+def _clone(mc, server: dict, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return mc.run("session", "create", "--driver", "base", "--project", url, "--network", server["network"],
+                  "--no-connect", *extra)
+
+
+def test_clone_with_ssh_key_runs_init_and_pushes(docker_mc, gitserver):
+    mc = docker_mc
+    mc.ok("project", "add", gitserver["scp"], "--ssh-key", str(gitserver["key"]))
+    proc = _clone(mc, gitserver, gitserver["scp"], "--run",
+                  "cat /app/.mc-init-ran && cd /app && git -c user.name=a -c user.email=a@a commit -q "
+                  "--allow-empty -m pushed-over-ssh && git push -q origin main && git remote get-url origin")
+    assert proc.returncode == 0, proc.stderr
+    assert "project init ran as" in proc.stdout
+    assert "pushed-over-ssh" in _git_log(gitserver)
+    session = json.loads(mc.ok("session", "list", "-o", "json"))[0]
+    assert session["project"] == f"{gitserver['name']}/srv/git/private"
+    secret = gitserver["key"].read_text().strip().splitlines()[1]
+    _assert_nowhere(mc, session, secret)
+
+
+def test_clone_with_token_pushes_and_keeps_token_out_of_git_config(docker_mc, gitserver):
+    mc = docker_mc
+    mc.ok("project", "add", gitserver["http"], "--token", "-", input=TOKEN + "\n")
+    proc = _clone(mc, gitserver, gitserver["http"], "--run",
+                  "cd /app && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m pushed-over-http"
+                  " && git push -q origin main && cat .git/config ~/.gitconfig && git remote get-url origin")
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == gitserver["http"]
+    assert "pushed-over-http" in _git_log(gitserver)
+    session = json.loads(mc.ok("session", "list", "-o", "json"))[0]
+    _assert_nowhere(mc, session, TOKEN)
+
+
+def _assert_nowhere(mc, session: dict, secret: str) -> None:
+    assert secret not in docker("inspect", session["container"])
+    assert secret not in docker("logs", session["container"])
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert secret not in ps
+    for args in (["session", "list", "-o", "json"], ["project", "list", "-o", "json"], ["project", "list"]):
+        assert secret not in mc.ok(*args)
+    store = Path(mc.env["XDG_DATA_HOME"]) / "mc" / "projects.json"
+    assert secret.encode() not in store.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["ssh", "http"])
+def test_wrong_credentials_fail_clearly_without_hanging(docker_mc, gitserver, tmp_path, kind):
+    mc = docker_mc
+    if kind == "ssh":
+        wrong = tmp_path / "wrong"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+        url = gitserver["scp"]
+        mc.ok("project", "add", url, "--ssh-key", str(wrong))
+    else:
+        url = gitserver["http"]
+        mc.ok("project", "add", url, "--token", "-", input="wrong-token\n")
+    started = time.monotonic()
+    proc = _clone(mc, gitserver, url, "--run", "true")
+    assert time.monotonic() - started < 60
+    assert proc.returncode == 1
+    assert "failed to start: git clone of" in proc.stderr
+    reason = "Permission denied" if kind == "ssh" else "Authentication failed"
+    session = json.loads(mc.ok("session", "list", "-o", "json"))[0]
+    assert session["status"] == "failed"
+    assert reason in mc.ok("session", "logs", session["id"])
+
+
+def test_unknown_public_repo_fails_and_is_reported(docker_mc, gitserver):
+    mc = docker_mc
+    url = gitserver["http"].replace("private", "missing")
+    proc = _clone(mc, gitserver, url, "--run", "true", "--rm")
+    assert proc.returncode == 1 and "git clone of" in proc.stderr
+    assert containers_of(mc.owner) == []
