@@ -29,10 +29,13 @@ def config() -> Config:
 
 
 def remote_name() -> str | None:
-    """The remote selected by ``-r`` or ``remote.default`` (None means local mode)."""
+    """The remote selected by ``-r NAME``, else ``remote.default``; None means local mode.
+
+    ``-r local`` forces local mode when a default remote is configured.
+    """
     if remote is not None:
-        return remote or None
-    return None
+        return None if remote in ("", "local") else remote
+    return config().get("remote.default") or None
 
 
 def backend() -> Backend:

@@ -71,8 +71,10 @@ def _go(
 
 
 def _still_running_hint(session_id: str) -> None:
-    render.say(f"session {session_id} keeps running: mc session connect {session_id} | "
-               f"mc session close {session_id}")
+    name = context.remote_name()
+    mc = f"mc -r {name}" if name else "mc"
+    render.say(f"session {session_id} keeps running: {mc} session connect {session_id} | "
+               f"{mc} session close {session_id}")
 
 
 def _spec(**kwargs):

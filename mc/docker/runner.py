@@ -141,20 +141,36 @@ class Docker:
         except FileNotFoundError:
             raise self._missing() from None
 
-    def stream(self, *args: str) -> Iterator[bytes]:
-        """Yield a command's stdout (stderr merged) in chunks as it arrives."""
+    def stream(self, *args: str) -> Stream:
+        """A command's stdout (stderr merged) in chunks as it arrives; ``close()`` kills it."""
         proc = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        try:
-            while chunk := proc.stdout.read1(65536):
-                yield chunk
-            rc = proc.wait()
-            if rc != 0:
-                raise DockerError(self.argv(*args), rc, "")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        return Stream(proc, self.argv(*args))
 
     def available(self) -> bool:
         return shutil.which(self.binary) is not None
+
+
+class Stream:
+    """The output of a running docker command. Iterate for chunks (<= 64 KiB); close() ends it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], argv: list[str]) -> None:
+        self.proc = proc
+        self.argv = argv
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert self.proc.stdout is not None
+        try:
+            while chunk := self.proc.stdout.read1(65536):
+                yield chunk
+            rc = self.proc.wait()
+            if rc != 0 and not self.closed:
+                raise DockerError(self.argv, rc, "")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

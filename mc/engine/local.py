@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -10,7 +11,6 @@ import secrets as pysecrets
 import shlex
 import sys
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any
 from mc import __version__
 from mc.config.schema import is_secret_name
 from mc.docker import Docker, DockerError
+from mc.docker.runner import Stream
 from mc.engine import labels as L
 from mc.engine.models import DriverInfo, Port, Session, SessionSpec
 from mc.engine.persist import project_config_dir
-from mc.errors import Conflict, InvalidArgument, McError, NotFound
+from mc.errors import Conflict, InvalidArgument, McError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from mc.config.store import Config
     from mc.drivers.registry import Driver
+    from mc.engine.attach import AttachProcess
 
 FAILED_EXIT = 97  # mc-init.sh's exit code when a step fails
 SESSION_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"]
@@ -52,6 +54,18 @@ class Credentials:
 
     files: dict[str, bytes] = field(default_factory=dict)  # name under /run/mc/secrets -> content
     env: dict[str, str] = field(default_factory=dict)  # plain variables naming those files
+
+
+def default_owner() -> str:
+    """Who owns the sessions this process creates locally: MC_OWNER, else the login name."""
+    if os.environ.get("MC_OWNER"):
+        return os.environ["MC_OWNER"]
+    try:
+        import pwd
+
+        return os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
 
 
 def session_from_row(row: dict[str, Any]) -> Session:
@@ -108,7 +122,10 @@ class LocalBackend:
         allow_host_paths: bool = True,
         ssh_scan: list[str] | None = None,
         projects: Any = None,
+        projects_for: Any = None,
         multi_user: bool = False,
+        admin: bool = False,
+        driver_dirs: dict[str, str] | None = None,
     ) -> None:
         self.docker = docker
         self.network = network
@@ -125,7 +142,10 @@ class LocalBackend:
         self.allow_host_paths = allow_host_paths
         self.ssh_scan = ssh_scan or []
         self.projects = projects  # a ProjectStore (or None): credentials for project sessions
-        self.multi_user = multi_user  # mcd: projects are filtered by owner too
+        self.projects_for = projects_for  # mcd: owner -> that user's project store
+        self.multi_user = multi_user  # mcd: several users share the engine
+        self.admin = admin  # mcd: this user may see every session
+        self.driver_dirs = driver_dirs or {}  # extra drivers by name (mcd's configuration)
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> LocalBackend:
@@ -140,7 +160,7 @@ class LocalBackend:
             default_ports=config.get("defaults.ports"),
             service_env=service_env,
             extra_ca=config.get("docker.extra_ca_certs"),
-            owner=os.environ.get("MC_OWNER") or os.environ.get("USER") or str(os.getuid()),
+            owner=default_owner(),
             cpus=config.get("defaults.cpus"),
             memory=config.get("defaults.memory"),
             pids_limit=config.get("defaults.pids_limit"),
@@ -149,39 +169,68 @@ class LocalBackend:
         kwargs.update(overrides)
         return cls(Docker(config.get("docker.socket"), debug=context.debug), **kwargs)
 
+    # -- scoping (mcd) ------------------------------------------------------------------------
+    def scoped(self, owner: str, admin: bool = False) -> LocalBackend:
+        """The same engine acting for one user of mcd: their sessions and projects only."""
+        clone = copy.copy(self)
+        clone.owner = owner
+        clone.admin = admin
+        clone.multi_user = True
+        if self.projects_for is not None:
+            clone.projects = self.projects_for(owner)
+        return clone
+
+    def _sees_all(self) -> bool:
+        return self.admin
+
     # -- listing -----------------------------------------------------------------------------
-    def list(self) -> list[Session]:
+    def _ps(self, owner: str | None) -> list[Session]:
         args = ["ps", "-a", "--no-trunc", "--filter", f"label={L.SESSION}"]
-        if self.owner and not self._sees_all():
-            args += ["--filter", f"label={L.OWNER}={self.owner}"]
+        if owner:
+            args += ["--filter", f"label={L.OWNER}={owner}"]
         args += ["--format", LIST_FORMAT]
-        rows = self.docker.json_lines(*args, timeout=30)
-        sessions = [session_from_row(r) for r in rows]
+        sessions = [session_from_row(r) for r in self.docker.json_lines(*args, timeout=30)]
         sessions.sort(key=lambda s: s.created)
         return sessions
 
-    def _sees_all(self) -> bool:
-        return False
+    def list(self) -> list[Session]:
+        return self._ps(None if self._sees_all() else self.owner)
 
     def get(self, ref: str) -> Session:
+        return self._pick(self._candidates(), ref)
+
+    def _candidates(self) -> list[Session]:
+        """Sessions a reference may name: with several users, exact ids of others too (to refuse them)."""
+        return self._ps(None) if self.multi_user and not self._sees_all() else self.list()
+
+    def _pick(self, sessions: list[Session], ref: str) -> Session:
         if not ref:
             raise InvalidArgument("a session id is required")
-        sessions = self.list()
-        exact = [s for s in sessions if ref in (s.id, s.name, s.container)]
+        exact = [s for s in sessions if ref in (s.id, s.container) or (ref == s.name and self._mine(s))]
         if len(exact) == 1:
-            return exact[0]
-        matches = [s for s in sessions if s.id.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1 or len(exact) > 1:
-            ids = ", ".join(s.id for s in (exact or matches))
+            found = exact[0]
+            if not self._mine(found):
+                raise PermissionDenied(f"session {found.id} belongs to another user")
+            return found
+        prefix = [s for s in sessions if s.id.startswith(ref) and self._mine(s)]
+        if len(prefix) == 1 and not exact:
+            return prefix[0]
+        if prefix or exact:
+            ids = ", ".join(s.id for s in (exact or prefix))
             raise Conflict(f"'{ref}' matches several sessions ({ids}); give more of the id")
         raise NotFound(f"no session '{ref}' (see mc session list)")
+
+    def _mine(self, session: Session) -> bool:
+        return self._sees_all() or not self.multi_user or session.owner == self.owner
 
     # -- drivers -----------------------------------------------------------------------------
     def _driver(self, ref: str) -> Driver:
         from mc.drivers import registry
 
+        if ref in self.driver_dirs:
+            driver = registry.resolve(os.path.abspath(self.driver_dirs[ref]))
+            driver.name, driver.source = ref, "user"
+            return driver
         if not self.allow_host_paths and ("/" in ref or ref.startswith((".", "~"))):
             raise InvalidArgument(f"driver '{ref}': a remote session takes a driver name, not a path")
         return registry.resolve(ref)
@@ -219,7 +268,10 @@ class LocalBackend:
         from mc.drivers import registry
 
         built = self._built_tags()
-        return [self.driver_info(d, built) for d in registry.all_drivers()]
+        drivers = {d.name: d for d in registry.all_drivers()}
+        for name in self.driver_dirs:
+            drivers[name] = self._driver(name)
+        return [self.driver_info(d, built) for _, d in sorted(drivers.items())]
 
     def driver(self, name: str) -> DriverInfo:
         return self.driver_info(self._driver(name), self._built_tags())
@@ -462,23 +514,10 @@ class LocalBackend:
     def close(self, refs: list[str], *, kill: bool = False) -> list[Session]:
         if not refs:
             raise InvalidArgument("give session ids to close, or --all")
-        sessions = self.list()
-        chosen: list[Session] = []
-        for ref in dict.fromkeys(refs):
-            chosen.append(self._pick(sessions, ref))
-        self._remove(chosen, kill)
+        sessions = self._candidates()
+        chosen = [self._pick(sessions, ref) for ref in dict.fromkeys(refs)]
+        self._remove(list({s.id: s for s in chosen}.values()), kill)
         return chosen
-
-    def _pick(self, sessions: list[Session], ref: str) -> Session:
-        exact = [s for s in sessions if ref in (s.id, s.name, s.container)]
-        if len(exact) == 1:
-            return exact[0]
-        prefix = [s for s in sessions if s.id.startswith(ref)]
-        if len(prefix) == 1:
-            return prefix[0]
-        if prefix or exact:
-            raise Conflict(f"'{ref}' matches several sessions; give more of the id")
-        raise NotFound(f"no session '{ref}' (see mc session list)")
 
     def close_all(self, *, kill: bool = False) -> list[Session]:
         sessions = self.list()
@@ -501,7 +540,7 @@ class LocalBackend:
                 raise DockerError(self.docker.argv("rm", "-f", *names), proc.returncode, "\n".join(real))
 
     # -- logs / exec / connect ------------------------------------------------------------------
-    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Stream:
         session = self.get(ref)
         args = ["logs"]
         if follow:
@@ -512,7 +551,7 @@ class LocalBackend:
         return self.docker.stream(*args)
 
     def exec_argv(self, session: Session, command: list[str], *, tty: bool, interactive: bool,
-                  env: dict[str, str] | None = None) -> list[str]:
+                  env: dict[str, str] | None = None, local_terminal: bool = True) -> list[str]:
         """The ``docker exec`` arguments running ``command`` as the session user via mc-exec."""
         if session.status != "running":
             raise Conflict(self._not_running(session))
@@ -522,7 +561,7 @@ class LocalBackend:
         if tty:
             args.append("-t")
             args += ["-e", f"TERM={os.environ.get('TERM') or 'xterm-256color'}"]
-            size = _terminal_size()
+            size = _terminal_size() if local_terminal else None
             if size:
                 args += ["-e", f"MC_TTY_SIZE={size[0]},{size[1]}"]
         for key, value in (env or {}).items():
@@ -530,6 +569,20 @@ class LocalBackend:
         args += ["-u", session.user or f"{self.uid}:{self.gid}", session.container, "/usr/local/bin/mc-exec",
                  *command]
         return args
+
+    def open_attach(self, ref: str, command: list[str], *, tty: bool, interactive: bool,
+                    size: tuple[int, int] | None = None) -> AttachProcess:
+        """Start a command for a program to drive (mcd's Attach): see mc.engine.attach."""
+        from mc.engine.attach import AttachProcess, new_exec_id
+
+        session = self.get(ref)
+        exec_id = new_exec_id()
+        env = {"MC_EXEC_ID": exec_id}
+        if tty and size:
+            env["MC_TTY_SIZE"] = f"{size[0]},{size[1]}"
+        argv = self.exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty,
+                              interactive=interactive or tty, env=env, local_terminal=False)
+        return AttachProcess(self.docker, session, argv, tty, exec_id, size)
 
     def _not_running(self, session: Session) -> str:
         if session.status == "failed":
