@@ -189,11 +189,11 @@ if [ -f /app/.mc/init.sh ]; then
 fi
 if [ -n "${MC_DRIVER_PRE_COMMAND:-}" ]; then
     log "running $MC_DRIVER_PRE_COMMAND"
-    $MC_DRIVER_PRE_COMMAND || fail "$MC_DRIVER_PRE_COMMAND exited with code $?"
+    bash -c "$MC_DRIVER_PRE_COMMAND" || fail "$MC_DRIVER_PRE_COMMAND exited with code $?"
 fi
 if [ -n "${MC_DRIVER_COMMAND:-}" ]; then
     log "running $MC_DRIVER_COMMAND"
-    (cd /app 2>/dev/null; as_user $MC_DRIVER_COMMAND) || fail "$MC_DRIVER_COMMAND exited with code $?"
+    (cd /app 2>/dev/null; as_user bash -c "$MC_DRIVER_COMMAND") || fail "$MC_DRIVER_COMMAND exited with code $?"
 fi
 
 # --- 7. ready; wait until stopped -------------------------------------------------------------------

@@ -30,6 +30,7 @@ from mc.api.v1 import (
 from mc.docker import Docker
 from mc.engine import labels as L
 from mc.engine.local import LocalBackend, default_owner
+from mc.engine.models import Session
 from mc.errors import McError, Unauthenticated
 from mc.remote.status import to_status
 from mcd import identity
@@ -300,16 +301,27 @@ class Daemon:
         def follow() -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
+                if self._stopping.is_set():
+                    return
                 try:
                     event = json.loads(line)
                 except ValueError:
                     continue
                 action = event.get("Action") or event.get("status") or ""
-                sid = (event.get("Actor", {}).get("Attributes") or {}).get(L.SESSION)
-                if sid and action == "destroy":
-                    self.db.mark_gone(sid)
-                elif sid and action in ("create", "start"):
-                    self.reconcile()
+                attrs = event.get("Actor", {}).get("Attributes") or {}
+                sid = attrs.get(L.SESSION)
+                try:
+                    if sid and action == "destroy":
+                        self.db.mark_gone(sid)
+                    elif sid and action == "create":
+                        self.db.upsert_session(Session(
+                            id=sid, name=attrs.get(L.NAME, ""), driver=attrs.get(L.DRIVER, ""), status="created",
+                            project=attrs.get(L.PROJECT, ""), created=attrs.get(L.CREATED, ""),
+                            container=attrs.get("name", ""), owner=attrs.get(L.OWNER, "")))
+                except Exception:
+                    if self._stopping.is_set():
+                        return
+                    log.exception("handling a docker event failed")
             if not self._stopping.is_set():  # the engine restarted: reconnect
                 time.sleep(1)
                 self.reconcile()

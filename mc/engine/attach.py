@@ -137,7 +137,7 @@ class AttachProcess:
     def kill(self) -> None:
         """The client went away: end the command in the session, then the docker CLI."""
         if self.proc.poll() is None and not self.detached:
-            self._in_session("-TERM")
+            self._in_session("-HUP", then_kill=True)  # a hangup, as when a terminal closes
         self._stop_cli()
 
     def _stop_cli(self) -> None:
@@ -156,15 +156,18 @@ class AttachProcess:
                     os.close(self._master)
                 self._master = -1
 
-    def _in_session(self, sig: str) -> None:
+    def _in_session(self, sig: str, then_kill: bool = False) -> None:
         """Signal every process of this exec in the session (found by its MC_EXEC_ID tag)."""
         script = (
-            'for e in /proc/[0-9]*/environ; do '
+            'find() { for e in /proc/[0-9]*/environ; do '
             'if tr "\\0" "\\n" < "$e" 2>/dev/null | grep -qx "MC_EXEC_ID=$1"; then '
-            'p=${e#/proc/}; kill "$2" "${p%/environ}" 2>/dev/null; fi; done'
+            'p=${e#/proc/}; echo "${p%/environ}"; fi; done; }; '
+            'pids=$(find "$1"); [ -n "$pids" ] && kill "$2" $pids 2>/dev/null; '
+            'if [ "$3" = 1 ] && [ -n "$pids" ]; then sleep 1; pids=$(find "$1"); '
+            '[ -n "$pids" ] && kill -KILL $pids 2>/dev/null; fi; true'
         )
         self.docker.run("exec", "-u", self.session.user or "0:0", self.session.container, "sh", "-c", script,
-                        "mc-kill", self.exec_id, sig, check=False, timeout=15)
+                        "mc-kill", self.exec_id, sig, "1" if then_kill else "0", check=False, timeout=15)
 
 
 def new_exec_id() -> str:

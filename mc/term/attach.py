@@ -90,7 +90,7 @@ def run_attach(
                 return
             yield item
 
-    stdin_fd = sys.stdin.fileno()
+    stdin_fd = sys.stdin.fileno() if (tty or interactive) else -1
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     detached = threading.Event()

@@ -53,7 +53,8 @@ class SessionServicer(Base, session_pb2_grpc.SessionServiceServicer):
     def Close(self, request: session_pb2.CloseRequest, context: grpc.ServicerContext) -> Any:
         engine = self.engine()
         if request.all:
-            closed = engine.close_all(kill=request.kill) + self._gone(engine)
+            gone = self._gone(engine)
+            closed = engine.close_all(kill=request.kill) + gone
         else:
             if not request.sessions:
                 raise InvalidArgument("give session ids to close, or all")

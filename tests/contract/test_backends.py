@@ -1,0 +1,136 @@
+"""The contract: the same session tests against local mode and against mcd (in-process and a real
+``mcd serve`` process on a unix socket). A feature is done when every backend passes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from mc.docker import Docker
+from mc.engine.local import LocalBackend
+from mc.engine.models import SessionSpec
+from mc.errors import InvalidArgument, NotFound
+from tests.mcd_harness import McdProcess, mcd_env, remove_containers, write_config
+
+pytestmark = pytest.mark.engine
+TOKEN = "ghp_CONTRACTSENTINEL42"
+
+
+@pytest.fixture(params=["local", "mcd-inprocess", "mcd-process"])
+def backend(request, engine, tmp_path, monkeypatch):
+    owner = f"test-{secrets.token_hex(4)}"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", os.environ.get("MC_TEST_CACHE", "/tmp/mc-test-cache"))
+    monkeypatch.setenv("MC_OWNER", owner)
+    if Path("/usr/local/share/ca-certificates").is_dir():
+        monkeypatch.setenv("MC_EXTRA_CA_CERTS", "/usr/local/share/ca-certificates")
+    kind = request.param
+    stop = None
+    if kind == "local":
+        be = LocalBackend(Docker(), owner=owner, uid=1000, gid=1000)
+        from mc.engine.local import _LazyProjects
+
+        be.projects = _LazyProjects()
+    elif kind == "mcd-inprocess":
+        from mc.remote.client import RemoteBackend
+        from mcd.config import load
+        from mcd.server import Daemon
+
+        env = mcd_env(dict(os.environ))
+        monkeypatch.setenv("PROJECT_ENCRYPTION_KEY", env["PROJECT_ENCRYPTION_KEY"])
+        daemon = Daemon(load(str(write_config(tmp_path / "mcd"))))
+        daemon.start()
+        be = RemoteBackend("inproc", daemon.addresses[0])
+        stop = daemon.stop
+    else:
+        from mc.remote.client import RemoteBackend
+
+        config = write_config(tmp_path / "mcd")
+        proc = McdProcess(config, mcd_env(dict(os.environ)), tmp_path / "mcd" / "mcd.sock",
+                          tmp_path / "mcd.log").start()
+        be = RemoteBackend("process", proc.url)
+        stop = proc.stop
+    be.kind = kind
+    yield be
+    remove_containers(owner)
+    if stop:
+        stop()
+
+
+def test_session_lifecycle(backend, capfd):
+    s = backend.create(SessionSpec(driver="base", name=f"c-{backend.kind}"), quiet=True)
+    assert s.status == "running" and s.driver == "base" and len(s.id) == 8
+    assert backend.get(s.id[:6]).id == s.id
+    assert backend.get(f"c-{backend.kind}").id == s.id
+    assert [x.id for x in backend.list()] == [s.id]
+    backend.wait_ready(s.id)
+    capfd.readouterr()
+    assert backend.run(s.id, "echo contract-out; echo contract-err >&2; exit 5") == 5
+    out, err = capfd.readouterr()
+    assert "contract-out" in out and "contract-err" in err
+    assert backend.exec(s.id, ["sh", "-c", "exit 7"], tty=False, interactive=False) == 7
+    logs = b"".join(backend.logs(s.id))
+    assert b"session ready" in logs
+    assert b"".join(backend.logs(s.id, tail=1)).strip() == b"[mc-init] session ready"
+    closed = backend.close([s.id])
+    assert [c.id for c in closed] == [s.id]
+    with pytest.raises(NotFound):
+        backend.get(s.id)
+    assert backend.list() == []
+
+
+def test_errors_are_the_same_types(backend):
+    with pytest.raises(NotFound, match="unknown driver 'nope'"):
+        backend.create(SessionSpec(driver="nope"), quiet=True)
+    with pytest.raises(NotFound, match="no session 'feedf00d'"):
+        backend.close(["feedf00d"])
+    with pytest.raises(InvalidArgument, match="--port"):
+        backend.create(SessionSpec(driver="base", ports=[0]), quiet=True)
+    with pytest.raises(NotFound, match="network 'mc-contract-missing'"):
+        backend.create(SessionSpec(driver="base", networks=["mc-contract-missing"]), quiet=True)
+    assert backend.list() == []
+
+
+def test_secrets_through_env_stay_out_of_inspect(backend, capfd):
+    import subprocess
+
+    s = backend.create(SessionSpec(driver="base", env={"MY_API_KEY": TOKEN, "PLAIN": "shown"}), quiet=True)
+    backend.wait_ready(s.id)
+    capfd.readouterr()
+    assert backend.run(s.id, 'echo "$MY_API_KEY/$PLAIN"') == 0
+    assert f"{TOKEN}/shown" in capfd.readouterr().out
+    inspect = subprocess.run(["docker", "inspect", s.container], capture_output=True, text=True).stdout
+    assert TOKEN not in inspect and "PLAIN=shown" in inspect
+
+
+def test_close_all(backend):
+    for _ in range(2):
+        backend.create(SessionSpec(driver="base"), quiet=True)
+    assert len(backend.close_all(kill=True)) == 2
+    assert backend.list() == []
+
+
+def test_drivers(backend):
+    names = {d.name for d in backend.drivers()}
+    assert {"base", "goose", "claude-code", "opencode", "aider"} <= names
+    goose = backend.driver("goose")
+    assert any(e["name"] == "MCP_HOST" and e["required"] for e in goose.environment)
+    with pytest.raises(NotFound):
+        backend.driver("nope")
+
+
+def test_projects(backend):
+    p = backend.project_add("https://github.com/hello/private.git", token=TOKEN)
+    assert p.id == "github.com/hello/private" and p.auth_type == "token" and TOKEN not in repr(p.public())
+    assert backend.project_get("git@github.com:hello/private.git").id == p.id
+    assert [x.id for x in backend.project_list()] == [p.id]
+    with pytest.raises(InvalidArgument):
+        backend.project_add("github.com/hello/private", token="other")
+    backend.project_remove("github.com/hello/private")
+    assert backend.project_list() == []
+    with pytest.raises(NotFound):
+        backend.project_get("github.com/hello/private")

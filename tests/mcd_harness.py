@@ -1,0 +1,111 @@
+"""Start real mcd daemons for tests: in this process, or as a separate ``mcd serve`` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(directory: Path, **sections: Any) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "server": {"socket": str(directory / "mcd.sock")},
+        "database": {"path": str(directory / "mcd.db")},
+        "projects": {"storage": {"type": "encrypted", "key": "${PROJECT_ENCRYPTION_KEY}"}},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key].update(value)
+        else:
+            config[key] = value
+    path = directory / "mc-service.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def wait_serving(target: str, credentials: grpc.ChannelCredentials | None = None, timeout: float = 30,
+                 options: list | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        channel = (grpc.secure_channel(target, credentials, options=options or []) if credentials
+                   else grpc.insecure_channel(target))
+        try:
+            status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+            if status == health_pb2.HealthCheckResponse.SERVING:
+                return
+        except grpc.RpcError as exc:
+            last = exc
+        finally:
+            channel.close()
+        time.sleep(0.1)
+    raise TimeoutError(f"mcd at {target} did not become ready: {last}")
+
+
+@dataclass
+class McdProcess:
+    config: Path
+    env: dict[str, str]
+    socket: Path
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> McdProcess:
+        handle = open(self.log, "ab")  # noqa: SIM115 - the daemon writes to it while it runs
+        self.proc = subprocess.Popen([sys.executable, "-m", "mcd", "serve", "--config", str(self.config)],
+                                     env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+        handle.close()
+        deadline = time.monotonic() + 30
+        while not self.socket.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mcd did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        wait_serving(f"unix:{self.socket}")
+        return self
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+
+def mcd_env(base: dict[str, str]) -> dict[str, str]:
+    from mc.projects.crypto import generate_key
+
+    env = dict(base)
+    env.setdefault("PROJECT_ENCRYPTION_KEY", generate_key())
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def remove_containers(owner: str) -> None:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={owner}"], capture_output=True,
+                         text=True).stdout.split()
+    if out:
+        subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
+
+
+def here_env() -> dict[str, str]:
+    return dict(os.environ)
