@@ -339,6 +339,10 @@ class LocalBackend:
             )
 
         networks = [n for n in dict.fromkeys([*self.default_networks, *spec.networks]) if n != self.network]
+        if not self.allow_host_paths:
+            refused = [n for n in networks if n in ("host", "none") or n.startswith("container:")]
+            if refused:
+                raise InvalidArgument(f"network '{refused[0]}' is not allowed for a remote session")
         if networks:
             self._check_networks(networks)
 

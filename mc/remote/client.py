@@ -69,8 +69,16 @@ class RemoteBackend:
             raise NotFound(f"no remote '{name}' (configured: {known}; add one with mc remote add)")
         from mc.auth.tokens import token_provider
 
-        return cls(name, str(endpoint.get("url", "")), str(endpoint.get("ca_cert") or ""),
-                   token=token_provider(name, endpoint))
+        backend = cls(name, str(endpoint.get("url", "")), str(endpoint.get("ca_cert") or ""))
+        backend._token = token_provider(name, endpoint, refresh=backend.refresh_tokens)
+        return backend
+
+    def refresh_tokens(self, refresh_token: str) -> dict[str, Any]:
+        """AuthService.Refresh (the provider may rotate the refresh token)."""
+        from mc.api.v1 import auth_pb2
+        from mc.auth.login import _rpc, tokens_dict
+
+        return tokens_dict(_rpc(self.auth.Refresh, auth_pb2.RefreshRequest(refresh_token=refresh_token)))
 
     def _meta(self) -> list[tuple[str, str]]:
         token = self._token() if self._token else ""

@@ -1,0 +1,249 @@
+"""OIDC login through mcd against a real provider, token checks on every RPC, and user isolation."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+from tests.conftest import ROOT, make_env, mc_command
+from tests.mcd_harness import McdProcess, mcd_env, remove_containers, wait_serving, write_config
+from tests.oidc_harness import Browser, Provider, self_signed
+
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("oidc")]
+ACCESS_TTL = 6
+
+
+@pytest.fixture(scope="module")
+def provider():
+    p = Provider(access_ttl=ACCESS_TTL)
+    yield p
+    p.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def secured(engine, provider, tmp_path_factory):
+    """mcd on TLS + a unix socket, with auth against the provider."""
+    tmp = tmp_path_factory.mktemp("secured")
+    cert, key = self_signed(tmp)
+    port = _free_port()
+    config = write_config(
+        tmp / "mcd",
+        server={"host": "127.0.0.1", "port": port, "tls": {"cert": str(cert), "key": str(key)}},
+        auth={"issuer": provider.issuer, "client_id": "mc-service", "client_secret": "${MCD_CLIENT_SECRET}",
+              "admin_group": "mc-admins"},
+    )
+    env = mcd_env({**make_env(tmp).env, "MCD_CLIENT_SECRET": "mc-service-secret"})
+    daemon = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
+    wait_serving(f"127.0.0.1:{port}", grpc.ssl_channel_credentials(cert.read_bytes()))
+    daemon.url_tls = f"grpcs://127.0.0.1:{port}"
+    daemon.env_issuer = provider.issuer
+    daemon.cert = cert
+    yield daemon
+    daemon.stop()
+    for user in ("alice", "bob", "carol"):
+        remove_containers(user)
+
+
+def user_env(tmp_path, secured, name: str):
+    (tmp_path / name).mkdir(exist_ok=True)
+    mc = make_env(tmp_path / name)
+    mc.env["MC_AUTH_BROWSER"] = "none"
+    mc.ok("remote", "add", "sec", secured.url_tls, "--ca-cert", str(secured.cert))
+    return mc
+
+
+def login(mc, user: str, device: bool = False) -> None:
+    cmd = mc_command()
+    argv = [*cmd, "-r", "sec", "auth", *(["--device"] if device else [])]
+    proc = subprocess.Popen(argv, env=mc.env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=mc.home)
+    browser = Browser(user)
+    if device:
+        first = proc.stderr.readline()
+        m = re.search(r"visit (\S+) and enter the code (\S+)", first)
+        assert m, first
+        browser.device(m.group(1), m.group(2))
+    else:
+        proc.stderr.readline()
+        url = proc.stderr.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and "code_challenge_method=S256" in url and "state=" in url
+        final = browser.authorize(url)
+        assert final.status_code == 200 and "logged in" in final.text
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"logged in to sec as {user}" in err
+
+
+def stored_tokens(mc) -> dict:
+    code = "from mc.auth.tokens import TokenStore; import json; print(json.dumps(TokenStore('sec').load()))"
+    out = subprocess.run([sys.executable, "-c", code], env={**mc.env, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_code_pkce_login_status_and_secrets_at_rest(secured, tmp_path):
+    alice = user_env(tmp_path, secured, "alice")
+    assert alice.run("-r", "sec", "session", "list").returncode == 6
+    login(alice, "alice")
+    status = json.loads(alice.ok("-r", "sec", "auth", "status", "-o", "json"))
+    assert status["user"] == "alice" and not status["admin"] and status["refresh_token"]
+    assert json.loads(alice.ok("-r", "sec", "session", "list", "-o", "json")) == []
+    tokens = stored_tokens(alice)
+    for secret in (tokens["access_token"], tokens["refresh_token"]):
+        for path in [alice.config_file, *sorted((alice.home / "config" / "mc" / "tokens").iterdir())]:
+            assert secret not in path.read_text()
+        assert secret not in secured.log.read_text()
+        assert secret not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    token_file = alice.home / "config" / "mc" / "tokens" / "sec"
+    assert (token_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_device_flow(secured, tmp_path):
+    bob = user_env(tmp_path, secured, "bob")
+    login(bob, "bob", device=True)
+    assert json.loads(bob.ok("-r", "sec", "auth", "status", "-o", "json"))["user"] == "bob"
+
+
+def test_refresh_rotation_and_concurrent_refreshers(secured, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    first = stored_tokens(alice)["refresh_token"]
+    time.sleep(ACCESS_TTL + 1)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(lambda _: alice.run("-r", "sec", "session", "list"), range(5)))
+    assert [r.returncode for r in results] == [0] * 5, [r.stderr for r in results]
+    second = stored_tokens(alice)["refresh_token"]
+    assert second and second != first
+    # the rotated refresh token is dead at the provider
+    proc = subprocess.run([sys.executable, "-c", (
+        "import sys, grpc; from mc.api.v1 import auth_pb2, auth_pb2_grpc\n"
+        f"creds = grpc.ssl_channel_credentials(open('{secured.cert}', 'rb').read())\n"
+        f"ch = grpc.secure_channel('{secured.url_tls[8:]}', creds)\n"
+        "stub = auth_pb2_grpc.AuthServiceStub(ch)\n"
+        "try:\n"
+        f"    stub.Refresh(auth_pb2.RefreshRequest(refresh_token='{first}'), timeout=20); print('ACCEPTED')\n"
+        "except grpc.RpcError as e:\n"
+        "    print(e.code().name)\n")], env={**alice.env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert proc.stdout.strip() == "UNAUTHENTICATED", proc.stderr
+
+
+def test_logout_revokes(secured, tmp_path):
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    refresh = stored_tokens(alice)["refresh_token"]
+    alice.ok("-r", "sec", "auth", "logout")
+    assert alice.run("-r", "sec", "session", "list").returncode == 6
+    import requests
+
+    resp = requests.post(f"{secured.env_issuer}/token", data={"grant_type": "refresh_token", "refresh_token": refresh},
+                         auth=("mc-service", "mc-service-secret"), timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+
+
+@pytest.fixture(scope="module")
+def tokens(secured, provider, tmp_path_factory):
+    """A valid token of alice's, an expired one, a tampered one, one for another audience."""
+    tmp = tmp_path_factory.mktemp("tokens")
+    alice = user_env(tmp, secured, "alice")
+    login(alice, "alice")
+    expired = stored_tokens(alice)["access_token"]
+    header, payload, sig = expired.split(".")
+    tampered = f"{header}.{payload}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
+    time.sleep(ACCESS_TTL + 6)  # past expiry and the verifier's leeway
+    return {"missing": None, "expired": expired, "tampered": tampered,
+            "wrong-audience": provider.token_for_other_audience()}
+
+
+def _every_method():
+    from mc.api.v1 import auth_pb2, driver_pb2, project_pb2, session_pb2
+
+    for module in (session_pb2, driver_pb2, project_pb2, auth_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                yield service.full_name, method
+
+
+@pytest.mark.parametrize("kind", ["missing", "expired", "tampered", "wrong-audience"])
+def test_bad_tokens_are_rejected_on_every_rpc(secured, tokens, kind):
+    from google.protobuf import message_factory
+
+    from tests.mcd_harness import wait_serving  # noqa: F401 - the server is up (fixture)
+
+    token = tokens[kind]
+    channel = grpc.secure_channel(secured.url_tls[8:], grpc.ssl_channel_credentials(secured.cert.read_bytes()))
+    metadata = [("authorization", f"Bearer {token}")] if token else []
+    open_methods = {"Login", "Callback", "Refresh", "Logout", "StartDevice", "PollDevice"}
+    checked = 0
+    for service, method in _every_method():
+        if service.endswith("AuthService") and method.name in open_methods:
+            continue
+        request_cls = message_factory.GetMessageClass(method.input_type)
+        response_cls = message_factory.GetMessageClass(method.output_type)
+        path = f"/{service}/{method.name}"
+        kwargs = {"request_serializer": request_cls.SerializeToString,
+                  "response_deserializer": response_cls.FromString}
+        with pytest.raises(grpc.RpcError) as err:
+            if method.client_streaming:
+                call = channel.stream_stream(path, **kwargs)(iter([request_cls()]), metadata=metadata, timeout=10)
+                list(call)
+            elif method.server_streaming:
+                list(channel.unary_stream(path, **kwargs)(request_cls(), metadata=metadata, timeout=10))
+            else:
+                channel.unary_unary(path, **kwargs)(request_cls(), metadata=metadata, timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, (path, err.value.details())
+        checked += 1
+    assert checked == 15  # 7 session, 2 driver, 5 project RPCs and AuthService.WhoAmI
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status == 1
+
+
+def test_users_are_isolated_and_admins_see_all(secured, tmp_path):
+    alice = user_env(tmp_path, secured, "alice")
+    bob = user_env(tmp_path, secured, "bob")
+    carol = user_env(tmp_path, secured, "carol")
+    for env, user in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        login(env, user)
+    s = json.loads(alice.ok("-r", "sec", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+    assert s["owner"] == "alice"
+    alice.ok("-r", "sec", "project", "add", "github.com/alice/private", "--token", "-", input="alice-tok\n")
+    assert s["id"] not in bob.ok("-r", "sec", "session", "list")
+    for args in (["session", "show", s["id"]], ["session", "logs", s["id"]], ["session", "close", s["id"]],
+                 ["session", "exec", s["id"], "--", "true"], ["session", "connect", s["id"]]):
+        proc = bob.run("-r", "sec", *args)
+        assert proc.returncode == 6 and "belongs to another user" in proc.stderr, (args, proc.stderr)
+    assert bob.run("-r", "sec", "project", "show", "github.com/alice/private").returncode == 3
+    assert json.loads(bob.ok("-r", "sec", "project", "list", "-o", "json")) == []
+    assert s["id"] in carol.ok("-r", "sec", "session", "list")
+    assert json.loads(carol.ok("-r", "sec", "auth", "status", "-o", "json"))["admin"] is True
+    alice.ok("-r", "sec", "session", "close", s["id"])
+
+
+def test_remote_sessions_refuse_host_access(secured, tmp_path):
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    for net in ("host", "container:abc", "none"):
+        proc = alice.run("-r", "sec", "session", "create", "--driver", "base", "--network", net, "--no-connect")
+        assert proc.returncode == 2 and "network" in proc.stderr, proc.stderr
+
+
+def test_tcp_listener_requires_auth_and_tls(tmp_path):
+    cfg = write_config(tmp_path / "x", server={"port": 3999, "tls": {"cert": "a", "key": "b"}})
+    proc = subprocess.run([sys.executable, "-m", "mcd", "serve", "--config", str(cfg)], capture_output=True,
+                          text=True, env=mcd_env({"PATH": "/usr/bin:/bin"}))
+    assert proc.returncode == 2 and "requires an auth section" in proc.stderr
