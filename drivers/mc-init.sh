@@ -209,7 +209,8 @@ stop() {
 }
 trap stop TERM INT HUP
 ( while read -r line <"$RUN/control"; do
-      [ "$line" = stop ] && { kill -TERM 1; break; }
+      # a moment's grace so that `mc stop` itself returns before the session ends
+      [ "$line" = stop ] && { sleep 1; kill -TERM 1; break; }
   done ) &
 while :; do
     sleep infinity &

@@ -1,0 +1,5 @@
+"""Entry point of the standalone ``mc`` binary."""
+
+from mc.cli import main
+
+main()

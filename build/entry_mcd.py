@@ -1,0 +1,5 @@
+"""Entry point of the standalone ``mcd`` binary."""
+
+from mcd.main import main
+
+main()

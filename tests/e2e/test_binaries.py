@@ -1,0 +1,92 @@
+"""The standalone binaries (dist/mc, dist/mcd) do what the installed package does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import ROOT, containers_of
+from tests.mcd_harness import mcd_env, wait_serving, write_config
+
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("binaries")]
+DIST = ROOT / "dist"
+
+
+@pytest.fixture(scope="module")
+def binaries():
+    subprocess.run(["bash", str(ROOT / "scripts" / "build-binaries.sh")], check=True, timeout=1800)
+    return DIST
+
+
+def run(mc, binary: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+    return subprocess.run([str(binary), *args], env=mc.env, capture_output=True, text=True, cwd=mc.home,
+                          timeout=600, **kw)
+
+
+@pytest.mark.parametrize("name", ["mc", "mc-onefile", "mc-onedir/mc"])
+def test_version_help_and_session_list(binaries, docker_mc, name):
+    from mc import __version__
+
+    binary = binaries / name
+    assert run(docker_mc, binary, "--version").stdout.strip() == __version__
+    assert "session" in run(docker_mc, binary, "--help").stdout
+    assert "create" in run(docker_mc, binary, "session", "--help").stdout
+    proc = run(docker_mc, binary, "session", "list", "-o", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout) == []
+
+
+def test_binary_run_and_list(binaries, docker_mc):
+    mc = docker_mc
+    proc = run(mc, binaries / "mc", "session", "create", "--driver", "base", "--no-connect", "--name", "bin",
+               "--run", "echo from-binary; exit 5")
+    assert proc.returncode == 5 and "from-binary" in proc.stdout, proc.stderr
+    listed = json.loads(run(mc, binaries / "mc", "session", "list", "-o", "json").stdout)
+    assert [s["name"] for s in listed] == ["bin"]
+    assert run(mc, binaries / "mc", "session", "close", "--all").returncode == 0
+    assert containers_of(mc.owner) == []
+
+
+def test_binary_connect(binaries, docker_mc):
+    mc = docker_mc
+    sid = json.loads(run(mc, binaries / "mc", "session", "create", "--driver", "base", "--no-connect",
+                         "-o", "json").stdout)["id"]
+    child = pexpect.spawn(str(binaries / "mc"), ["session", "connect", sid], env=mc.env, encoding="utf-8",
+                          timeout=60, dimensions=(27, 91))
+    child.delaybeforesend = None
+    child.expect(r"[#$] ")
+    child.sendline("stty size; echo bin-$((40+2))")
+    child.expect("27 91")
+    child.expect("bin-42")
+    child.sendline("exit 3")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+
+
+def test_binary_mcd_with_binary_mc(binaries, docker_mc, tmp_path):
+    mc = docker_mc
+    config = write_config(tmp_path / "mcd")
+    sock = tmp_path / "mcd" / "mcd.sock"
+    log = open(tmp_path / "mcd.log", "wb")  # noqa: SIM115
+    daemon = subprocess.Popen([str(binaries / "mcd"), "serve", "--config", str(config)],
+                              env=mcd_env(mc.env), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert daemon.poll() is None and time.monotonic() < deadline, (tmp_path / "mcd.log").read_text()
+            time.sleep(0.1)
+        wait_serving(f"unix:{sock}")
+        assert run(mc, binaries / "mc", "remote", "add", "bin", f"unix://{sock}").returncode == 0
+        proc = run(mc, binaries / "mc", "-r", "bin", "session", "create", "--driver", "base", "--no-connect",
+                   "--rm", "--run", "echo via-binary-mcd; exit 2")
+        assert proc.returncode == 2 and "via-binary-mcd" in proc.stdout, proc.stderr
+        assert json.loads(run(mc, binaries / "mc", "-r", "bin", "session", "list", "-o", "json").stdout) == []
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+        log.close()
