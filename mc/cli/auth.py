@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import App, Parameter
 
 from mc.cli import context, render
 from mc.cli.render import Output
 
+if TYPE_CHECKING:
+    from mc.remote.client import RemoteBackend
+
 app = App(name="auth", help="Log in to a remote (OAuth 2 / OIDC).")
 
 
-def _remote():
+def _remote() -> RemoteBackend:
     from mc.errors import InvalidArgument
 
     if context.remote_name() is None:

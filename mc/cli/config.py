@@ -3,17 +3,20 @@
 No `from __future__ import annotations` here: the list sub-apps annotate with closure values."""
 
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import App, Parameter
 
 from mc.cli import render
 from mc.cli.render import Output
 
+if TYPE_CHECKING:
+    from mc.config.store import Config
+
 app = App(name="config", help="Read and change the user configuration.")
 
 
-def _store():
+def _store() -> "type[Config]":
     from mc.config.store import Config
 
     return Config
@@ -102,7 +105,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _list_commands(noun: str, key: str, item_help: str, convert=str) -> App:
+def _list_commands(noun: str, key: str, item_help: str) -> App:
     """``mc config NOUN list|add|remove`` over one list-valued key."""
     sub = App(name=noun, help=f"Default {noun}s every session gets ({key}).")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import App, Parameter
 
 from mc.cli import context, render
 from mc.cli.render import Output
+
+if TYPE_CHECKING:
+    from mc.engine.models import Session, SessionSpec
 
 app = App(name="session", help="Create, list, connect to, run in and close sessions.")
 
@@ -31,7 +34,7 @@ def _ssh_public_key(path: str | None) -> str:
 
 
 def _go(
-    spec,
+    spec: SessionSpec,
     *,
     connect: bool,
     run: str | None,
@@ -77,7 +80,7 @@ def _still_running_hint(session_id: str) -> None:
                f"{mc} session close {session_id}")
 
 
-def _spec(**kwargs):
+def _spec(**kwargs: Any) -> SessionSpec:
     from mc.engine.models import SessionSpec
 
     return SessionSpec(**kwargs)
@@ -229,7 +232,7 @@ def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
                       "grid" if style == "grid" else "plain")
 
 
-def _status(session) -> str:
+def _status(session: Session) -> str:
     if session.status in ("exited",) and session.exit_code is not None:
         return f"exited ({session.exit_code})"
     return session.status

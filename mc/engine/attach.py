@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import secrets
 import signal
@@ -74,7 +75,7 @@ class AttachProcess:
 
             q: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=64)
 
-            def pump(name: str, stream) -> None:
+            def pump(name: str, stream: io.BufferedReader) -> None:
                 try:
                     while chunk := stream.read1(CHUNK):
                         q.put((name, chunk))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mc.api.v1 import driver_pb2, project_pb2, session_pb2
 from mc.engine.models import DriverInfo, Port, Session, SessionSpec
+
+if TYPE_CHECKING:
+    from mc.projects.store import Project
 
 _STATUS = {
     "created": session_pb2.SESSION_STATUS_CREATED,
@@ -74,13 +79,13 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
     )
 
 
-def project_to_pb(p) -> project_pb2.Project:
+def project_to_pb(p: Project) -> project_pb2.Project:
     return project_pb2.Project(id=p.id, url=p.url, name=p.name, auth_type=_AUTH.get(p.auth_type, 0),
                                public_key=p.public_key, fingerprint=p.fingerprint, username=p.username,
                                owner=p.owner)
 
 
-def project_from_pb(m: project_pb2.Project):
+def project_from_pb(m: project_pb2.Project) -> Project:
     from mc.projects.store import Project
 
     return Project(id=m.id, url=m.url, name=m.name, auth_type=_AUTH_BACK.get(m.auth_type, "none"),

@@ -23,7 +23,7 @@ def binaries():
     return DIST
 
 
-def run(mc, binary: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+def run(mc, binary: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(binary), *args], env=mc.env, capture_output=True, text=True, cwd=mc.home,
                           timeout=600, **kw)
 
