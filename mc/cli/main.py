@@ -7,9 +7,8 @@ Every expected failure is an :class:`mc.errors.McError`; here it becomes one lin
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
-from cyclopts import App, Parameter
+from cyclopts import App
 from cyclopts.exceptions import CycloptsError
 
 from mc import __version__
@@ -22,7 +21,6 @@ app = App(
     help=ABOUT,
     version=__version__,
     help_format="plaintext",
-    help_formatter="plain",
     version_format="plaintext",
     result_action="return_value",
 )
@@ -44,22 +42,42 @@ def shorthand(target: str | None = None) -> int:
     return quick(target)
 
 
-@app.meta.default
-def _meta(
-    *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
-    remote: Annotated[str | None, Parameter(name=["-r", "--remote"], help="Run on this mcd remote.")] = None,
-    debug: Annotated[bool, Parameter(help="Show tracebacks and docker commands.", negative="")] = False,
-) -> int:
-    context.remote = remote
-    context.debug = debug
-    return app(tokens, exit_on_error=False, print_error=False)
+def split_globals(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    """Take the global options (``-r/--remote NAME``, ``--debug``) from the front of the command line.
+
+    They are parsed here rather than by a cyclopts meta app: it is the same contract as docker's
+    (global options before the command), and it spares every invocation a second parse.
+    """
+    remote: str | None = None
+    debug = False
+    rest = list(argv)
+    while rest:
+        head = rest[0]
+        if head == "--debug":
+            debug = True
+            rest.pop(0)
+        elif head in ("-r", "--remote"):
+            if len(rest) < 2 or rest[1].startswith("-"):
+                raise CycloptsError(msg=f"{head} needs a remote name (see mc remote list)")
+            remote = rest[1]
+            del rest[:2]
+        elif head.startswith("--remote="):
+            remote = head.split("=", 1)[1]
+            rest.pop(0)
+        elif head.startswith("-r") and len(head) > 2:
+            remote = head[2:]
+            rest.pop(0)
+        else:
+            break
+    return remote, debug, rest
 
 
 def run(argv: list[str]) -> int:
     """Run one ``mc`` invocation; return its exit code."""
     debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
     try:
-        result = app.meta(argv, exit_on_error=False, print_error=False)
+        context.remote, context.debug, tokens = split_globals(argv)
+        result = app(tokens, exit_on_error=False, print_error=False)
     except CycloptsError as exc:
         message = str(exc).strip().splitlines()
         _fail(" ".join(m.strip() for m in message if m.strip()) or "invalid command line")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from mc.config import schema
-from mc.config.atomic import locked, write_atomic
 from mc.config.paths import config_dir, private_dir
 from mc.errors import InvalidArgument
 
@@ -98,6 +97,8 @@ class Config:
     @classmethod
     def update(cls, change: Callable[[dict[str, Any]], None], path: Path | None = None) -> Config:
         """Apply ``change`` to the stored data under the lock, and write atomically."""
+        from mc.config.atomic import locked
+
         path = path or cls.default_path()
         private_dir(path.parent)
         with locked(path):
@@ -160,5 +161,7 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
 
 def _write(path: Path, data: dict[str, Any]) -> None:
     import yaml
+
+    from mc.config.atomic import write_atomic
 
     write_atomic(path, yaml.safe_dump(data, default_flow_style=False, sort_keys=False).encode())

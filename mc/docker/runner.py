@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -89,6 +88,8 @@ class Docker:
 
     def json_lines(self, *args: str, timeout: float | None = DEFAULT_TIMEOUT) -> list[Any]:
         """Run a command printing one JSON document per line; return them parsed."""
+        import json
+
         out = self.text(*args, timeout=timeout)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
@@ -101,37 +102,40 @@ class Docker:
         except FileNotFoundError:
             raise self._missing() from None
 
-    def attached(self, *args: str) -> tuple[int, bool]:
-        """Run an interactive command (``exec -it``) on our terminal: (exit code, detached?).
+    def attached(self, *args: str, stdin: Any = None) -> tuple[int, bool, str]:
+        """Run a command on our terminal (``exec``): (exit code, detached?, docker's own error).
 
-        docker's own stderr is relayed so that a detach (Ctrl-P Ctrl-Q), which docker reports as
-        "read escape sequence" with exit code 1, can be told apart from the command exiting 1.
+        docker's stderr is relayed line by line so that mc can tell what docker itself said from
+        what the command printed: a detach (Ctrl-P Ctrl-Q) is reported as "read escape sequence"
+        with exit code 1, and a daemon error ("Error response from daemon: ...") means the
+        command never ran.
         """
-        import threading
-
-        proc = self.popen(*args, stderr=subprocess.PIPE)
+        proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE)
         detached = False
-
-        def relay() -> None:
-            nonlocal detached
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if line.strip() == b"read escape sequence":
-                    detached = True
-                    continue
-                sys.stderr.buffer.write(line)
-                sys.stderr.buffer.flush()
-
-        thread = threading.Thread(target=relay, daemon=True)
-        thread.start()
+        docker_error = ""
+        assert proc.stderr is not None
+        out = sys.stderr.buffer
+        while True:
+            try:
+                line = proc.stderr.readline()
+            except KeyboardInterrupt:  # the terminal's ^C goes to the session, not to us
+                continue
+            if not line:
+                break
+            if line.strip() == b"read escape sequence":
+                detached = True
+            elif line.startswith(b"Error response from daemon:") and not docker_error:
+                docker_error = line.decode(errors="replace")
+            else:
+                out.write(line)
+                out.flush()
         while True:
             try:
                 rc = proc.wait()
                 break
-            except KeyboardInterrupt:  # the terminal's ^C goes to the session, not to us
+            except KeyboardInterrupt:
                 continue
-        thread.join(timeout=2)
-        return (0 if detached else rc), detached
+        return (0 if detached else rc), detached, docker_error
 
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
         argv = self.argv(*args)

@@ -67,16 +67,23 @@ def ca_bundle(extra: list[Path]) -> bytes:
     return b"\n".join(part.rstrip(b"\n") for part in parts) + b"\n"
 
 
-def _files(directory: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in (".git", "__pycache__"))
-        for name in sorted(files):
-            yield Path(root) / name
+def content_hash(driver: Driver, extra_ca: list[Path]) -> str:
+    """The hash of everything that goes into the driver's image (remembered until a file changes)."""
+    from mc.drivers.memo import remember, walk
+
+    shared = builtin_dir()
+    files = [*walk(driver.path), *(shared / n for n in SHARED_FILES), *extra_ca]
+    if extra_ca:
+        files += [Path(p) for p in _SYSTEM_BUNDLES]
+    return remember("hash", f"{driver.path}\0{driver.name}", files,
+                    lambda: _content_hash(driver, ca_bundle(extra_ca)))
 
 
-def content_hash(driver: Driver, bundle: bytes) -> str:
+def _content_hash(driver: Driver, bundle: bytes) -> str:
+    from mc.drivers.memo import walk
+
     h = hashlib.sha256(f"format={BUILD_FORMAT}\n".encode())
-    for path in _files(driver.path):
+    for path in walk(driver.path):
         rel = path.relative_to(driver.path).as_posix()
         h.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
         h.update(path.read_bytes())
@@ -88,8 +95,8 @@ def content_hash(driver: Driver, bundle: bytes) -> str:
     return h.hexdigest()[:12]
 
 
-def image_tag(driver: Driver, bundle: bytes) -> str:
-    return f"mc-driver-{driver.name}:{content_hash(driver, bundle)}"
+def image_tag(driver: Driver, extra_ca: list[Path]) -> str:
+    return f"mc-driver-{driver.name}:{content_hash(driver, extra_ca)}"
 
 
 def rewrite_dockerfile(text: str, with_ca: bool) -> str:
@@ -167,8 +174,7 @@ def build(
     force: bool = False,
 ) -> str:
     """Build the driver's image unless it exists; return its tag. Progress goes to stderr."""
-    bundle = ca_bundle(extra_ca)
-    tag = image_tag(driver, bundle)
+    tag = image_tag(driver, extra_ca)
     with _build_lock(tag):
         if not force and not no_cache and image_exists(docker, tag):
             return tag
@@ -182,6 +188,7 @@ def build(
                 shutil.copy2(shared / name, dot / name)
                 os.chmod(dot / name, 0o755)
             (dot / "driver.env").write_text(driver_env(driver))
+            bundle = ca_bundle(extra_ca)
             if bundle:
                 (dot / "ca").mkdir()
                 (dot / "ca" / "bundle.pem").write_bytes(bundle)

@@ -166,10 +166,29 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
 
 
 def load(directory: Path) -> Manifest:
-    """Load ``DIR/mc-driver.yaml``; a directory with only a Dockerfile gets defaults."""
-    path = directory / MANIFEST
+    """Load ``DIR/mc-driver.yaml``; a directory with only a Dockerfile gets defaults.
+
+    The parsed manifest is remembered until the file changes (see mc.drivers.memo).
+    """
+    from dataclasses import asdict
+
+    from mc.drivers.memo import remember
+
     if not (directory / "Dockerfile").is_file():
         raise InvalidArgument(f"{directory}: a driver needs a Dockerfile")
+    data = remember("manifest", str(directory), [directory / MANIFEST], lambda: asdict(_load(directory)))
+    return from_dict(data)
+
+
+def from_dict(data: dict[str, Any]) -> Manifest:
+    m = Manifest(**{k: v for k, v in data.items() if k not in ("environment", "persistent_configs")})
+    m.environment = [EnvVar(**e) for e in data.get("environment", [])]
+    m.persistent_configs = [PersistentConfig(**p) for p in data.get("persistent_configs", [])]
+    return m
+
+
+def _load(directory: Path) -> Manifest:
+    path = directory / MANIFEST
     default_name = re.sub(r"[^a-z0-9_.-]", "-", directory.name.lower()).strip("-.")
     if not path.exists():
         return parse({}, path, default_name=default_name or "custom")

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import io
-import json
 import os
 import re
-import secrets as pysecrets
-import shlex
+import subprocess
 import sys
-import tarfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +71,8 @@ def session_from_row(row: dict[str, Any]) -> Session:
         exit_code = int(m.group(1)) if m else None
         status = "failed" if exit_code == FAILED_EXIT else ("stopped" if exit_code in (0, 143) else "exited")
     ports = [Port(int(c), h.strip("[]"), int(p)) for h, p, c in _PORT_RE.findall(row.get("ports", ""))]
+    import json
+
     try:
         connect = json.loads(row.get("connect") or "[]")
     except ValueError:
@@ -172,6 +168,8 @@ class LocalBackend:
     # -- scoping (mcd) ------------------------------------------------------------------------
     def scoped(self, owner: str, admin: bool = False) -> LocalBackend:
         """The same engine acting for one user of mcd: their sessions and projects only."""
+        import copy
+
         clone = copy.copy(self)
         clone.owner = owner
         clone.admin = admin
@@ -241,9 +239,9 @@ class LocalBackend:
         return extra_ca_paths(self.extra_ca)
 
     def driver_info(self, driver: Driver, built: set[str] | None = None) -> DriverInfo:
-        from mc.drivers.build import ca_bundle, image_tag
+        from mc.drivers.build import image_tag
 
-        tag = image_tag(driver, ca_bundle(self._extra_ca()))
+        tag = image_tag(driver, self._extra_ca())
         m = driver.manifest
         return DriverInfo(
             name=driver.name, description=m.description, version=m.version, source=driver.source,
@@ -288,7 +286,7 @@ class LocalBackend:
 
     # -- create ------------------------------------------------------------------------------
     def create(self, spec: SessionSpec, *, quiet: bool = False) -> Session:
-        from mc.drivers.build import ca_bundle, image_tag
+        from mc.drivers.build import image_tag
         from mc.engine import spec as specs
 
         driver = self._driver(spec.driver)
@@ -346,12 +344,17 @@ class LocalBackend:
         if networks:
             self._check_networks(networks)
 
-        session_id = pysecrets.token_hex(4)
+        import json
+        import secrets
+        import shlex
+        from datetime import UTC, datetime
+
+        session_id = secrets.token_hex(4)
         container = f"{L.CONTAINER_PREFIX}{session_id}"
         persist_key = project_id or mount
         persist_dir = project_config_dir(persist_key, self.data_root) if persist_key else None
 
-        tag = image_tag(driver, ca_bundle(self._extra_ca()))
+        tag = image_tag(driver, self._extra_ca())
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         label_values = {
             L.SESSION: session_id, L.NAME: spec.name or session_id, L.DRIVER: driver.name,
@@ -593,30 +596,44 @@ class LocalBackend:
             return f"session {session.id} failed to start; see mc session logs {session.id}"
         return f"session {session.id} is not running ({session.status})"
 
-    def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
-        session = self.get(ref)
-        return self._attached(session, self.exec_argv(session, command, tty=tty, interactive=interactive), tty)
+    def _direct(self, ref: str) -> Session | None:
+        """A full session id names its container: exec without looking it up first (local mode)."""
+        if self.multi_user or len(ref) != 8 or any(c not in "0123456789abcdef" for c in ref):
+            return None
+        return Session(id=ref, name=ref, driver="", status="running", container=f"{L.CONTAINER_PREFIX}{ref}",
+                       user=f"{self.uid}:{self.gid}")
 
-    def connect(self, ref: str) -> int:
+    def _exec(self, ref: str, command: list[str] | None, *, tty: bool, interactive: bool) -> int:
+        """Run a command in the session on this terminal. With a full id docker is asked directly;
+        only when it says no (unknown, not running) is the session looked up, for the right error."""
+        session = self._direct(ref) if command else None
+        if session is not None:
+            argv = self.exec_argv(session, command or [], tty=tty, interactive=interactive)
+            rc, detached, error = self.docker.attached(*argv, stdin=None if interactive or tty else subprocess.DEVNULL)
+            if not error:
+                return self._finish(session, rc, detached)
         session = self.get(ref)
-        tty = sys.stdin.isatty() and sys.stdout.isatty()
-        command = session.connect or ["bash", "-l"]
-        return self._attached(session, self.exec_argv(session, command, tty=tty, interactive=True), tty)
+        argv = self.exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive)
+        rc, detached, error = self.docker.attached(*argv, stdin=None if interactive or tty else subprocess.DEVNULL)
+        if error:
+            raise DockerError(argv, rc, error)
+        return self._finish(session, rc, detached)
 
-    def _attached(self, session: Session, argv: list[str], tty: bool) -> int:
-        if not tty:
-            return self._after_exec(session, self.docker.call(*argv))
-        rc, detached = self.docker.attached(*argv)
+    def _finish(self, session: Session, rc: int, detached: bool) -> int:
         if detached:
             sys.stderr.write(f"\r\ndetached from session {session.id} (mc session connect {session.id})\n")
             return 0
         return self._after_exec(session, rc)
 
+    def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
+        return self._exec(ref, command, tty=tty, interactive=interactive)
+
+    def connect(self, ref: str) -> int:
+        tty = sys.stdin.isatty() and sys.stdout.isatty()
+        return self._exec(ref, None, tty=tty, interactive=True)
+
     def run(self, ref: str, command: str) -> int:
-        session = self.get(ref)
-        rc = self.docker.call(*self.exec_argv(session, ["bash", "-lc", command], tty=False, interactive=False),
-                              stdin=None)
-        return self._after_exec(session, rc)
+        return self._exec(ref, ["bash", "-lc", command], tty=False, interactive=False)
 
     def _after_exec(self, session: Session, rc: int) -> int:
         if rc == FAILED_EXIT:
@@ -653,6 +670,9 @@ def _terminal_size() -> tuple[int, int] | None:
 
 
 def _secrets_tar(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name in ("run/mc", "run/mc/secrets"):

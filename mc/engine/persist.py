@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from mc.config.paths import data_dir
@@ -10,6 +9,8 @@ from mc.config.paths import data_dir
 
 def project_key_hash(key: str) -> str:
     """Hash of a project id (normalised git URL) or of an absolute local path."""
+    import hashlib
+
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

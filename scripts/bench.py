@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Benchmarks: mc side by side with the raw docker command doing the same work, in one run.
+
+Each line is a ratio of medians over interleaved repetitions (ours, floor, ours, floor, ...), so
+machine noise hits both sides alike. The floor of a CLI command is the cost of starting our own
+stack (``python3 -c 'import cyclopts'``) plus the docker command doing the same work.
+
+    .venv/bin/python scripts/bench.py [--reps N] [--json out.json] [--only NAME ...]
+
+Nothing here is a test: no thresholds fail a build; the targets are printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+MC = [str(ROOT / ".venv" / "bin" / "mc")] if (ROOT / ".venv" / "bin" / "mc").exists() else [PY, "-m", "mc"]
+FLOOR = [PY, "-c", "import cyclopts"]
+# The floor of `session create` joins the same network a session joins (mc-network): the same work.
+
+
+def sh(argv: list[str], env: dict[str, str] | None = None, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, env=env, check=check, capture_output=True, **kw)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleave(ours: Callable[[], object], floor: Callable[[], object], reps: int,
+               before: Callable[[], object] | None = None) -> tuple[float, float]:
+    a, b = [], []
+    for i in range(reps):
+        for side in ((ours, a), (floor, b)) if i % 2 == 0 else ((floor, b), (ours, a)):
+            if before:
+                before()
+            side[1].append(timed(side[0]))
+    return statistics.median(a), statistics.median(b)
+
+
+class Bench:
+    def __init__(self, reps: int) -> None:
+        self.reps = reps
+        self.rows: list[dict[str, object]] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="mc-bench-"))
+        self.owner = f"bench-{secrets.token_hex(3)}"
+        # what a user has: bytecode written and reused (a test runner's PYTHONDONTWRITEBYTECODE is not)
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        sh([PY, "-m", "compileall", "-q", str(ROOT / "mc"), str(ROOT / "mcd")])
+        self.env = {**base, "XDG_CONFIG_HOME": str(self.tmp / "config"), "XDG_DATA_HOME": str(self.tmp / "data"),
+                    "MC_OWNER": self.owner, "PYTHONPATH": str(ROOT)}
+        if Path("/usr/local/share/ca-certificates").is_dir():
+            self.env.setdefault("MC_EXTRA_CA_CERTS", "/usr/local/share/ca-certificates")
+        self.mcd: subprocess.Popen | None = None
+
+    def row(self, name: str, ours: float, floor: float, target: str, unit: str = "s", ratio: float | None = None,
+            note: str = "") -> None:
+        r = ratio if ratio is not None else ours / floor
+        self.rows.append({"benchmark": name, "mc": round(ours, 4), "floor": round(floor, 4), "ratio": round(r, 2),
+                          "target": target, "unit": unit, "note": note})
+        print(f"  {name:<44} mc {ours:9.4f}{unit}  floor {floor:9.4f}{unit}  ratio {r:5.2f}  (target {target})"
+              f"{'  ' + note if note else ''}", flush=True)
+
+    def mc(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        return sh([*MC, *args], env=env or self.env, check=check)
+
+    # -- setup helpers -----------------------------------------------------------------------
+    def base_image(self) -> str:
+        self.mc("driver", "build", "base", "-o", "json")
+        return json.loads(self.mc("driver", "info", "base", "-o", "json").stdout)["image"]
+
+    def fake_sessions(self, n: int) -> None:
+        """n mc-labelled containers (created, not started): what `session list` has to read."""
+        image = self.base_image()
+
+        def one(i: int) -> None:
+            sh(["docker", "create", "--pull=never", "--label", f"mc.session=b{i:07d}", "--label",
+                f"mc.owner={self.owner}", "--label", "mc.driver=base", "--label", f"mc.name=bench{i}",
+                "--label", "mc.created=2026-01-01T00:00:00Z", image])
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(n)))
+
+    def cleanup(self) -> None:
+        ids = sh(["docker", "ps", "-aq", "--filter", f"label=mc.owner={self.owner}"]).stdout.split()
+        for i in range(0, len(ids), 100):
+            sh(["docker", "rm", "-f", *[x.decode() for x in ids[i:i + 100]]], check=False)
+
+    def start_mcd(self) -> str:
+        if self.mcd is None:
+            from mc.projects.crypto import generate_key
+
+            d = self.tmp / "mcd"
+            d.mkdir(exist_ok=True)
+            drv = self.tmp / "loud"
+            drv.mkdir(exist_ok=True)
+            (drv / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+            (drv / "mc-driver.yaml").write_text("name: loud\ninit:\n  command: seq 1 1000000\n")
+            import yaml
+
+            (d / "mc-service.yaml").write_text(yaml.safe_dump({
+                "server": {"socket": str(d / "mcd.sock"), "max_concurrent_rpcs": 128},
+                "database": {"path": str(d / "mcd.db")},
+                "drivers": [{"name": "loud", "path": str(drv)}],
+            }))
+            env = {**self.env, "PROJECT_ENCRYPTION_KEY": generate_key()}
+            self.mcd = subprocess.Popen([PY, "-m", "mcd", "serve", "--config", str(d / "mc-service.yaml")], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=open(d / "log", "wb"))  # noqa: SIM115
+            for _ in range(200):
+                if (d / "mcd.sock").exists():
+                    break
+                time.sleep(0.05)
+            time.sleep(0.5)
+            self.mc("remote", "add", "bench", f"unix://{d / 'mcd.sock'}")
+        return "bench"
+
+    def close(self) -> None:
+        self.cleanup()
+        if self.mcd is not None:
+            self.mcd.send_signal(signal.SIGTERM)
+            self.mcd.wait(timeout=30)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- benchmarks ----------------------------------------------------------------------------
+    def help(self) -> None:
+        ours, floor = interleave(lambda: self.mc("--help"), lambda: sh(FLOOR), self.reps * 2)
+        self.row("mc --help vs import cyclopts", ours, floor, "<= 1.6x")
+
+    def session_list(self) -> None:
+        ps = ["docker", "ps", "-a", "--filter", "label=mc.session", "--filter", f"label=mc.owner={self.owner}",
+              "--format", "json"]
+        for n in (10, 500):
+            self.cleanup()
+            self.fake_sessions(n)
+            ours, floor = interleave(lambda: self.mc("session", "list"), lambda: (sh(FLOOR), sh(ps)), self.reps)
+            self.row(f"mc session list @{n} vs floor + docker ps", ours, floor, "<= 1.5x")
+        self.cleanup()
+
+    def create_and_exec(self) -> None:
+        image = self.base_image()
+        ours, floor = interleave(
+            lambda: self.mc("session", "create", "--driver", "base", "--no-connect"),
+            lambda: (sh(FLOOR), sh(["docker", "run", "-d", "--pull=never", "--network", "mc-network",
+                                    "--label", f"mc.owner={self.owner}", image])),
+            self.reps, before=self.cleanup)
+        self.row("mc session create --no-connect vs floor + docker run -d", ours, floor, "<= 1.2x")
+        self.cleanup()
+        sid = json.loads(self.mc("session", "create", "--driver", "base", "--no-connect", "-o", "json").stdout)
+        self.mc("session", "exec", sid["id"], "--", "true")
+        ours, floor = interleave(lambda: self.mc("session", "exec", sid["id"], "--", "true"),
+                                 lambda: (sh(FLOOR), sh(["docker", "exec", sid["container"], "true"])), self.reps * 2)
+        self.row("mc session exec ID -- true vs floor + docker exec", ours, floor, "<= 1.2x")
+        self.cleanup()
+
+    def _echo_latency(self, argv: list[str], env: dict[str, str], keys: int = 60) -> float:
+        import pexpect
+
+        child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=60)
+        child.delaybeforesend = None
+        child.expect(r"[#$] ")
+        child.sendline("stty -echoctl; PS1='$ '")
+        child.expect(r"\$ ")
+        time.sleep(0.3)
+        samples = []
+        for i in range(keys):
+            ch = "abcdefghij"[i % 10]
+            start = time.perf_counter()
+            child.send(ch)
+            child.expect_exact(ch)
+            samples.append(time.perf_counter() - start)
+        child.sendcontrol("u")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+        return statistics.median(samples)
+
+    def keystrokes(self) -> None:
+        sid = json.loads(self.mc("session", "create", "--driver", "base", "--no-connect", "-o", "json").stdout)
+        self.mc("session", "exec", sid["id"], "--", "true")
+        docker = ["docker", "exec", "-it", sid["container"], "bash", "--norc"]
+        ours = self._echo_latency([*MC, "session", "connect", sid["id"]], self.env)
+        floor = self._echo_latency(docker, self.env)
+        self.row("keystroke echo: local connect vs docker exec -it", ours * 1000, floor * 1000, "<= 2x", unit="ms")
+        remote = self.start_mcd()
+        rsid = json.loads(self.mc("-r", remote, "session", "create", "--driver", "base", "--no-connect",
+                                  "-o", "json").stdout)
+        self.mc("-r", remote, "session", "exec", rsid["id"], "--", "true")
+        ours = self._echo_latency([*MC, "-r", remote, "session", "connect", rsid["id"]], self.env)
+        floor = self._echo_latency(["docker", "exec", "-it", rsid["container"], "bash", "--norc"], self.env)
+        self.row("keystroke echo: remote connect vs docker exec -it", ours * 1000, floor * 1000, "<= 2x", unit="ms")
+        self.cleanup()
+
+    def logs(self) -> None:
+        remote = self.start_mcd()
+        s = json.loads(self.mc("-r", remote, "session", "create", "--driver", "loud", "--no-connect", "-o", "json",
+                               "--name", "loud").stdout)
+        self.mc("-r", remote, "session", "exec", s["id"], "--", "true")  # init (the million lines) is done
+        devnull = subprocess.DEVNULL
+        ours, floor = interleave(
+            lambda: subprocess.run([*MC, "-r", remote, "session", "logs", s["id"]], env=self.env, stdout=devnull,
+                                   check=True),
+            lambda: subprocess.run(["docker", "logs", s["container"]], stdout=devnull, stderr=devnull, check=True),
+            max(3, self.reps // 2))
+        self.row("logs of 1M lines: through mcd vs docker logs", ours, floor, ">= 0.5x throughput",
+                 ratio=floor / ours, note="ratio = throughput")
+        self.cleanup()
+
+    def parallel_creates(self) -> None:
+        remote = self.start_mcd()
+        image = self.base_image()
+
+        def ours() -> int:
+            with ThreadPoolExecutor(50) as pool:
+                codes = list(pool.map(lambda _: self.mc("-r", remote, "session", "create", "--driver", "base",
+                                                        "--no-connect", check=False).returncode, range(50)))
+            return sum(1 for c in codes if c)
+
+        def floor() -> int:
+            with ThreadPoolExecutor(50) as pool:
+                codes = list(pool.map(lambda _: sh(["docker", "run", "-d", "--pull=never", "--label",
+                                                    f"mc.owner={self.owner}", image], check=False).returncode,
+                                      range(50)))
+            return sum(1 for c in codes if c)
+
+        failures: list[int] = []
+        a, b = [], []
+        for i in range(2):
+            for fn, into in ((ours, a), (floor, b)) if i % 2 == 0 else ((floor, b), (ours, a)):
+                self.cleanup()
+                start = time.perf_counter()
+                failed = fn()
+                into.append(time.perf_counter() - start)
+                if fn is ours:
+                    failures.append(failed)
+        self.row("50 parallel creates: mcd vs docker run -d", statistics.median(a), statistics.median(b), "<= 1.5x",
+                 note=f"failures {sum(failures)}")
+        self.cleanup()
+
+    def binaries(self) -> None:
+        dist = ROOT / "dist"
+        if not (dist / "mc").exists() or not (dist / "mc-onedir" / "mc").exists():
+            sh(["bash", str(ROOT / "scripts" / "build-binaries.sh")])
+        sh([str(dist / "mc"), "--version"])  # the one-time unpack happens outside the measurement
+        ours, floor = interleave(lambda: sh([str(dist / "mc"), "--help"]),
+                                 lambda: sh([str(dist / "mc-onedir" / "mc"), "--help"]), self.reps * 2)
+        self.row("single-file mc --help vs one-directory build", ours, floor, "<= 1.5x")
+        ours, floor = interleave(lambda: sh([str(dist / "mc-onefile"), "--help"]),
+                                 lambda: sh([str(dist / "mc-onedir" / "mc"), "--help"]), self.reps)
+        self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
+
+
+ALL = ["help", "session_list", "create_and_exec", "keystrokes", "logs", "parallel_creates", "binaries"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--only", nargs="*", choices=ALL, default=ALL)
+    args = parser.parse_args()
+    bench = Bench(args.reps)
+    print(f"mc benchmarks ({args.reps} interleaved repetitions, medians)")
+    try:
+        for name in args.only:
+            getattr(bench, name)()
+    finally:
+        bench.close()
+    if args.json:
+        Path(args.json).write_text(json.dumps(bench.rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
