@@ -352,7 +352,16 @@ class LocalBackend:
         session_id = secrets.token_hex(4)
         container = f"{L.CONTAINER_PREFIX}{session_id}"
         persist_key = project_id or mount
-        persist_dir = project_config_dir(persist_key, self.data_root) if persist_key else None
+        persist_dir = persist_volume = None
+        if persist_key and self.allow_host_paths:
+            persist_dir = project_config_dir(persist_key, self.data_root)
+        elif persist_key:
+            # mcd: a named volume per user and project; works the same when mcd itself runs in a
+            # container next to the engine, where its own paths mean nothing to the engine
+            from mc.engine.persist import project_key_hash
+
+            owner_and_project = (spec.owner or self.owner) + "\0" + persist_key
+            persist_volume = f"mc-config-{project_key_hash(owner_and_project)}"
 
         tag = image_tag(driver, self._extra_ca())
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -366,7 +375,7 @@ class LocalBackend:
             "MC_SESSION_ID": session_id, "MC_UID": str(self.uid), "MC_GID": str(self.gid),
             **plain,
         }
-        if persist_dir:
+        if persist_dir or persist_volume:
             env["MC_CONFIG_DIR"] = "/mc-config"
             env["MC_DRIVER_CONFIG_DIR"] = f"/mc-config/{driver.name}"
         if spec.project:
@@ -400,6 +409,9 @@ class LocalBackend:
             args += ["-v", f"{mount}:/app"]
         if persist_dir:
             args += ["-v", f"{persist_dir}:/mc-config"]
+        elif persist_volume:
+            args += ["--mount", f"type=volume,source={persist_volume},target=/mc-config,"
+                                f"volume-label=mc.owner={spec.owner or self.owner}"]
         for vol in volumes:
             args += ["-v", str(vol)]
         for port in ports:

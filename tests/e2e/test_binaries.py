@@ -90,3 +90,47 @@ def test_binary_mcd_with_binary_mc(binaries, docker_mc, tmp_path):
         daemon.terminate()
         daemon.wait(timeout=30)
         log.close()
+
+
+def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_path):
+    """The spec's deployment: mcd in a container with the host's Docker socket (sibling sessions)."""
+    mc = docker_mc
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_config(run_dir, server={"socket": "/run/mcd/mcd.sock"}, database={"path": "/run/mcd/mcd.db"})
+    name = f"mcd-sibling-{mc.owner}"
+    mounts = ["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", f"{run_dir}:/run/mcd",
+              "-v", f"{binaries / 'mcd'}:/usr/local/bin/mcd:ro", "-v", f"{_docker_cli()}:/usr/bin/docker:ro"]
+    ca = Path("/usr/local/share/ca-certificates")
+    env = ["-e", f"MC_OWNER={mc.owner}", "-e", "PROJECT_ENCRYPTION_KEY=" + mcd_env({})["PROJECT_ENCRYPTION_KEY"]]
+    if ca.is_dir():  # the same trusted CAs as the host: the driver images are the host's already
+        mounts += ["-v", f"{ca}:{ca}:ro", "-v", "/etc/ssl/certs:/etc/ssl/certs:ro"]
+        env += ["-e", f"MC_EXTRA_CA_CERTS={ca}"]
+    subprocess.run(["docker", "run", "-d", "--name", name, "--pull=never", *mounts, *env, "debian:bookworm-slim",
+                    "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
+    try:
+        sock = run_dir / "mcd.sock"
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert time.monotonic() < deadline, subprocess.run(["docker", "logs", name], capture_output=True,
+                                                               text=True).stderr
+            time.sleep(0.2)
+        wait_serving(f"unix:{sock}")
+        assert run(mc, binaries / "mc", "remote", "add", "sib", f"unix://{sock}").returncode == 0
+        proc = run(mc, binaries / "mc", "-r", "sib", "session", "create", "--driver", "base", "--no-connect",
+                   "--run", "echo sibling-session; hostname")
+        assert proc.returncode == 0 and "sibling-session" in proc.stdout, proc.stderr
+        listed = json.loads(run(mc, binaries / "mc", "-r", "sib", "session", "list", "-o", "json").stdout)
+        assert len(listed) == 1 and listed[0]["owner"] == mc.owner
+        assert containers_of(mc.owner)  # a sibling of mcd's container on the host engine
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def _docker_cli() -> str:
+    """A docker client that runs on the base image (Debian's), to bind into the mcd container."""
+    for candidate in ("/usr/bin/docker", subprocess.run(["which", "docker"], capture_output=True,
+                                                        text=True).stdout.strip()):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise AssertionError("no docker client")

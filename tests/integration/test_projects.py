@@ -203,3 +203,27 @@ def test_unknown_public_repo_fails_and_is_reported(docker_mc, gitserver):
     proc = _clone(mc, gitserver, url, "--run", "true", "--rm")
     assert proc.returncode == 1 and "git clone of" in proc.stderr
     assert containers_of(mc.owner) == []
+
+
+def test_persistent_config_through_mcd_is_a_volume_per_user_and_project(docker_mc, gitserver, tmp_path):
+    from tests.mcd_harness import McdProcess, mcd_env, write_config
+
+    mc = docker_mc
+    config = write_config(tmp_path / "mcd")
+    daemon = McdProcess(config, mcd_env({**mc.env, "HOME": str(tmp_path)}), tmp_path / "mcd" / "mcd.sock",
+                        tmp_path / "mcd.log").start()
+    try:
+        mc.ok("remote", "add", "p", daemon.url)
+        mc.ok("-r", "p", "project", "add", gitserver["http"], "--token", "-", input=TOKEN + "\n")
+        args = ["-r", "p", "session", "create", "--driver", "base", "--project", gitserver["http"], "--network",
+                gitserver["network"], "--no-connect", "--rm", "--run"]
+        first = mc.run(*args, "echo kept > ~/.mc-history/note && echo $MC_CONFIG_DIR")
+        assert first.returncode == 0 and first.stdout.strip() == "/mc-config", first.stderr
+        second = mc.run(*args, "cat ~/.mc-history/note")
+        assert second.stdout.strip() == "kept", second.stderr
+        volumes = docker("volume", "ls", "--filter", f"label=mc.owner={mc.owner}", "--format", "{{.Name}}").split()
+        assert len(volumes) == 1 and volumes[0].startswith("mc-config-")
+    finally:
+        daemon.stop()
+        for v in docker("volume", "ls", "--filter", f"label=mc.owner={mc.owner}", "-q").split():
+            docker("volume", "rm", "-f", v, check=False)
