@@ -15,8 +15,13 @@ fi
 stamp=.venv/.mc-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+           .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]'; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "setup: installing the Python packages failed (full log: $log)" >&2
+        exit 1
+    fi
     echo "$want" >"$stamp"
 fi
 
@@ -26,4 +31,7 @@ if [ -z "${MC_EXTRA_CA_CERTS:-}" ] && ls /usr/local/share/ca-certificates/*.crt 
 else
     : >.venv/mc-env
 fi
+# Bytecode for mc's own modules, as a user's installation has it (PYTHONDONTWRITEBYTECODE would
+# otherwise make every mc command compile its modules again).
+.venv/bin/python -m compileall -q mc mcd >/dev/null
 echo "setup: ready (.venv/bin/mc)" >&2

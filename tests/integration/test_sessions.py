@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import containers_of, docker
+from tests.conftest import ROOT, containers_of, docker
 
 pytestmark = pytest.mark.engine
 SENTINEL = "sk-SENTINEL-77c1e0d4b2"
@@ -314,3 +314,55 @@ def test_project_dir_hash_by_path(docker_mc, tmp_path):
     mc.ok("session", "create", "--driver", "base", "--mount", str(work), "--no-connect", "--rm", "--run", "true")
     expected = Path(mc.env["XDG_DATA_HOME"]) / "mc" / "projects" / project_key_hash(str(work)) / "config"
     assert expected.is_dir()
+
+
+def test_files_belong_to_a_non_root_invoking_user(docker_mc, tmp_path):
+    """Run mc as an ordinary user (created here when the suite runs as root, as CI does)."""
+    import grp
+    import pwd
+
+    mc = docker_mc
+    env = dict(mc.env)
+    prefix: list[str] = []
+    if os.getuid() == 0:
+        name = "mc-test-user"
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "-u", "4242", "-M", "-s", "/bin/sh", name], check=True, capture_output=True)
+        group = grp.getgrgid(os.stat("/var/run/docker.sock").st_gid).gr_name
+        subprocess.run(["usermod", "-aG", group, name], check=True, capture_output=True)
+        uid, gid = pwd.getpwnam(name).pw_uid, pwd.getpwnam(name).pw_gid
+        for path in (tmp_path, *tmp_path.parents):
+            if str(path) in ("/", "/tmp"):
+                break
+            os.chmod(path, os.stat(path).st_mode | 0o711)
+        home = tmp_path / "userhome"
+        home.mkdir()
+        os.chown(home, uid, gid)
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+                   XDG_CACHE_HOME=str(home / "cache"), USER=name)
+        # root's own interpreter may live where others cannot reach: use the system's, with this
+        # checkout and the venv's packages on the path (the same CPython minor version)
+        site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+        env["PYTHONPATH"] = f"{ROOT}:{site}"
+        prefix = ["runuser", "-u", name, "--", "env", *[f"{k}={v}" for k, v in env.items()]]
+    else:
+        uid, gid = os.getuid(), os.getgid()
+        home = tmp_path
+    work = home / "work"
+    work.mkdir()
+    os.chown(work, uid, gid)
+    from tests.conftest import mc_command
+
+    command = mc_command()
+    if prefix and not os.environ.get("MC_BIN"):
+        command = ["/usr/bin/python3", "-m", "mc"]
+    proc = subprocess.run([*prefix, *command, "session", "create", "--driver", "base", "--mount", str(work),
+                           "--no-connect", "--rm", "--run", "id -u; id -g; touch /app/made && mkdir /app/dir"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:2] == [str(uid), str(gid)]
+    for made in (work / "made", work / "dir"):
+        assert (made.stat().st_uid, made.stat().st_gid) == (uid, gid)
+    assert containers_of(mc.owner) == []

@@ -1,0 +1,63 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DriverVariable(_message.Message):
+    __slots__ = ("name", "description", "required", "default", "sensitive")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    required: bool
+    default: str
+    sensitive: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., required: _Optional[bool] = ..., default: _Optional[str] = ..., sensitive: _Optional[bool] = ...) -> None: ...
+
+class Driver(_message.Message):
+    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    BUILT_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    version: str
+    source: str
+    image: str
+    built: bool
+    environment: _containers.RepeatedCompositeFieldContainer[DriverVariable]
+    ports: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ListDriversRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListDriversResponse(_message.Message):
+    __slots__ = ("drivers",)
+    DRIVERS_FIELD_NUMBER: _ClassVar[int]
+    drivers: _containers.RepeatedCompositeFieldContainer[Driver]
+    def __init__(self, drivers: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ...) -> None: ...
+
+class GetDriverRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetDriverResponse(_message.Message):
+    __slots__ = ("driver",)
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    driver: Driver
+    def __init__(self, driver: _Optional[_Union[Driver, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,229 @@
+from mc.api.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SESSION_STATUS_UNSPECIFIED: _ClassVar[SessionStatus]
+    SESSION_STATUS_CREATED: _ClassVar[SessionStatus]
+    SESSION_STATUS_RUNNING: _ClassVar[SessionStatus]
+    SESSION_STATUS_STOPPED: _ClassVar[SessionStatus]
+    SESSION_STATUS_FAILED: _ClassVar[SessionStatus]
+    SESSION_STATUS_EXITED: _ClassVar[SessionStatus]
+    SESSION_STATUS_GONE: _ClassVar[SessionStatus]
+    SESSION_STATUS_OTHER: _ClassVar[SessionStatus]
+SESSION_STATUS_UNSPECIFIED: SessionStatus
+SESSION_STATUS_CREATED: SessionStatus
+SESSION_STATUS_RUNNING: SessionStatus
+SESSION_STATUS_STOPPED: SessionStatus
+SESSION_STATUS_FAILED: SessionStatus
+SESSION_STATUS_EXITED: SessionStatus
+SESSION_STATUS_GONE: SessionStatus
+SESSION_STATUS_OTHER: SessionStatus
+
+class Port(_message.Message):
+    __slots__ = ("container_port", "host_ip", "host_port")
+    CONTAINER_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_IP_FIELD_NUMBER: _ClassVar[int]
+    HOST_PORT_FIELD_NUMBER: _ClassVar[int]
+    container_port: int
+    host_ip: str
+    host_port: int
+    def __init__(self, container_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., host_port: _Optional[int] = ...) -> None: ...
+
+class Session(_message.Message):
+    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    SSH_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    driver: str
+    status: SessionStatus
+    project: str
+    created: str
+    exit_code: int
+    ports: _containers.RepeatedCompositeFieldContainer[Port]
+    owner: str
+    ssh: bool
+    container: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ...) -> None: ...
+
+class SessionSpec(_message.Message):
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SSH_FIELD_NUMBER: _ClassVar[int]
+    SSH_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    driver: str
+    name: str
+    project: str
+    networks: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    ports: _containers.RepeatedScalarFieldContainer[int]
+    cpus: str
+    memory: str
+    pids_limit: int
+    ssh: bool
+    ssh_public_key: str
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ...) -> None: ...
+
+class CreateRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: SessionSpec
+    def __init__(self, spec: _Optional[_Union[SessionSpec, _Mapping]] = ...) -> None: ...
+
+class CreateResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class ListRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[Session]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ...) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    def __init__(self, session: _Optional[str] = ...) -> None: ...
+
+class GetResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class CloseRequest(_message.Message):
+    __slots__ = ("sessions", "all", "kill")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    KILL_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedScalarFieldContainer[str]
+    all: bool
+    kill: bool
+    def __init__(self, sessions: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ..., kill: _Optional[bool] = ...) -> None: ...
+
+class CloseResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[Session]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ...) -> None: ...
+
+class WaitReadyRequest(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    def __init__(self, session: _Optional[str] = ...) -> None: ...
+
+class WaitReadyResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class LogsRequest(_message.Message):
+    __slots__ = ("session", "follow", "tail")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    follow: bool
+    tail: int
+    def __init__(self, session: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class LogsResponse(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class AttachInit(_message.Message):
+    __slots__ = ("session", "command", "tty", "size", "interactive")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    size: _common_pb2.TerminalSize
+    interactive: bool
+    def __init__(self, session: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., size: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., interactive: _Optional[bool] = ...) -> None: ...
+
+class Signal(_message.Message):
+    __slots__ = ("number",)
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    def __init__(self, number: _Optional[int] = ...) -> None: ...
+
+class AttachRequest(_message.Message):
+    __slots__ = ("init", "stdin", "resize", "signal", "close_stdin", "detach")
+    INIT_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_STDIN_FIELD_NUMBER: _ClassVar[int]
+    DETACH_FIELD_NUMBER: _ClassVar[int]
+    init: AttachInit
+    stdin: bytes
+    resize: _common_pb2.TerminalSize
+    signal: Signal
+    close_stdin: bool
+    detach: bool
+    def __init__(self, init: _Optional[_Union[AttachInit, _Mapping]] = ..., stdin: _Optional[bytes] = ..., resize: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., signal: _Optional[_Union[Signal, _Mapping]] = ..., close_stdin: _Optional[bool] = ..., detach: _Optional[bool] = ...) -> None: ...
+
+class Exit(_message.Message):
+    __slots__ = ("code", "detached")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DETACHED_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    detached: bool
+    def __init__(self, code: _Optional[int] = ..., detached: _Optional[bool] = ...) -> None: ...
+
+class AttachResponse(_message.Message):
+    __slots__ = ("stdout", "stderr", "exit")
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    stdout: bytes
+    stderr: bytes
+    exit: Exit
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[Exit, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""OIDC login for remotes: loopback PKCE flow, device flow, and the encrypted token store."""

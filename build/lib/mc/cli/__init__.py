@@ -1,0 +1,26 @@
+"""Command-line front door: thin commands that parse, make one engine call and render."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Console-script entry point for ``mc``.
+
+    ``mc --help`` and ``mc --version`` are answered before the CLI framework is imported.
+    """
+    argv = sys.argv[1:]
+    if argv in (["--help"], ["-h"]):
+        from mc.cli.roothelp import render
+
+        sys.stdout.write(render())
+        return
+    if argv == ["--version"]:
+        from mc import __version__
+
+        sys.stdout.write(f"{__version__}\n")
+        return
+    from mc.cli.main import main as full_main
+
+    full_main()

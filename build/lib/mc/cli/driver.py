@@ -1,0 +1,112 @@
+"""mc driver: list, show, build and add drivers (container templates)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from cyclopts import App, Parameter
+
+from mc.cli import context, render
+from mc.cli.render import Output
+
+app = App(name="driver", help="List, inspect, build and add drivers (container templates).")
+
+
+@app.command(name="list")
+def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """List the available drivers.
+
+    Parameters
+    ----------
+    output
+        table or json.
+    """
+    drivers = context.backend().drivers()
+    if output == "json":
+        render.emit_json([d.to_dict() for d in drivers])
+        return
+    rows = [(d.name, d.source, "yes" if d.built else "no", d.version, d.description) for d in drivers]
+    render.emit_table(rows, ["name", "source", "built", "version", "description"])
+
+
+@app.command
+def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Show a driver: its manifest, image and variables.
+
+    Parameters
+    ----------
+    name
+        Driver name (or directory, in local mode).
+    output
+        table or json.
+    """
+    d = context.backend().driver(name)
+    if output == "json":
+        render.emit_json(d.to_dict())
+        return
+    print(f"name:        {d.name}\ndescription: {d.description}\nversion:     {d.version}")
+    print(f"source:      {d.source} ({d.path})\nimage:       {d.image} ({'built' if d.built else 'not built'})")
+    if d.environment:
+        print("environment:")
+        for e in d.environment:
+            flags = ", ".join(f for f in ("required" if e["required"] else "", "sensitive" if e["sensitive"] else "")
+                              if f)
+            default = f" (default {e['default']})" if e.get("default") else ""
+            print(f"  {e['name']}{default}{' [' + flags + ']' if flags else ''}: {e['description']}")
+    if d.persistent_configs:
+        print("persistent configs:")
+        for p in d.persistent_configs:
+            print(f"  {p['source']} -> {p['target']} ({p['type']}): {p['description']}")
+
+
+@app.command
+def build(name: str, *, no_cache: bool = False, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Build a driver's image (a no-op when the image of its current content exists).
+
+    Parameters
+    ----------
+    name
+        Driver name or directory.
+    no_cache
+        Do not use the build cache.
+    output
+        table (progress on stderr) or json (quiet; the image tag as JSON).
+    """
+    backend = context.backend()
+    tag = backend.build_driver(name, no_cache=no_cache, quiet=output == "json")
+    if output == "json":
+        render.emit_json({"driver": name, "image": tag})
+    else:
+        render.say(f"built {tag}")
+
+
+@app.command
+def add(path: str, *, name: str | None = None) -> None:
+    """Register a driver directory (Dockerfile, optional mc-driver.yaml) under your config.
+
+    Parameters
+    ----------
+    path
+        The driver directory.
+    name
+        Name to register it under (default: the manifest's name or the directory's).
+    """
+    from mc.drivers import registry
+
+    driver = registry.add(path, name)
+    render.say(f"driver '{driver.name}' added ({driver.path})")
+
+
+@app.command
+def remove(name: str) -> None:
+    """Unregister a driver added with mc driver add.
+
+    Parameters
+    ----------
+    name
+        The user driver's name.
+    """
+    from mc.drivers import registry
+
+    registry.remove(name)
+    render.say(f"driver '{name}' removed")

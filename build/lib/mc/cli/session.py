@@ -1,0 +1,366 @@
+"""mc session: create, list, show, connect, exec, logs, close; and the bare ``mc`` shorthand."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from cyclopts import App, Parameter
+
+from mc.cli import context, render
+from mc.cli.render import Output
+
+if TYPE_CHECKING:
+    from mc.engine.models import Session, SessionSpec
+
+app = App(name="session", help="Create, list, connect to, run in and close sessions.")
+
+_SSH_KEYS = ("id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub")
+
+
+def _ssh_public_key(path: str | None) -> str:
+    from mc.errors import InvalidArgument
+
+    candidates = [Path(path).expanduser()] if path else [Path.home() / ".ssh" / n for n in _SSH_KEYS]
+    for candidate in candidates:
+        if candidate.is_file():
+            text = candidate.read_text().strip()
+            if not text.startswith(("ssh-", "ecdsa-", "sk-")) or "PRIVATE KEY" in text:
+                raise InvalidArgument(f"{candidate}: not an ssh public key")
+            return text
+    raise InvalidArgument("--ssh: no public key found (~/.ssh/id_ed25519.pub); pass --ssh-key PATH.pub")
+
+
+def _go(
+    spec: SessionSpec,
+    *,
+    connect: bool,
+    run: str | None,
+    rm: bool,
+    output: Output,
+) -> int:
+    """Create a session, then run a command in it or connect to it; close it after with --rm."""
+    backend = context.backend()
+    quiet = output == "json"
+    session = backend.create(spec, quiet=quiet)
+    if output == "json" and not run:
+        render.emit_json(session.to_dict())
+    elif not quiet:
+        where = f" with {session.project or session.mount}" if (session.project or session.mount) else ""
+        render.say(f"session {session.id} created (driver {session.driver}){where}")
+        if session.ssh_command():
+            render.say(f"ssh: {session.ssh_command()}")
+    rc = 0
+    try:
+        if run is not None or connect:
+            backend.wait_ready(session.id)
+        if run is not None:
+            if connect and sys.stdin.isatty() and sys.stdout.isatty():
+                rc = backend.exec(session.id, ["bash", "-lc", run], tty=True, interactive=True)
+            else:
+                rc = backend.run(session.id, run)
+        elif connect:
+            if not quiet:
+                render.say("connecting (detach: Ctrl-P Ctrl-Q; exit the shell to leave)")
+            rc = backend.connect(session.id)
+    finally:
+        if rm:
+            backend.close([session.id], kill=True)
+        elif connect and not quiet and run is None:
+            _still_running_hint(session.id)
+    return rc
+
+
+def _still_running_hint(session_id: str) -> None:
+    name = context.remote_name()
+    mc = f"mc -r {name}" if name else "mc"
+    render.say(f"session {session_id} keeps running: {mc} session connect {session_id} | "
+               f"{mc} session close {session_id}")
+
+
+def _spec(**kwargs: Any) -> SessionSpec:
+    from mc.engine.models import SessionSpec
+
+    return SessionSpec(**kwargs)
+
+
+@app.command
+def create(
+    *,
+    driver: Annotated[str | None, Parameter(alias="-d")] = None,
+    project: Annotated[str | None, Parameter(alias="-p")] = None,
+    mount: Annotated[str | None, Parameter(alias="-m")] = None,
+    network: Annotated[list[str] | None, Parameter(name=["--network", "-n"], negative="")] = None,
+    env: Annotated[list[str] | None, Parameter(name=["--env", "-e"], negative="")] = None,
+    volume: Annotated[list[str] | None, Parameter(name=["--volume", "-v"], negative="")] = None,
+    port: Annotated[list[str] | None, Parameter(negative="")] = None,
+    name: str = "",
+    run: str | None = None,
+    connect: bool | None = None,
+    rm: bool = False,
+    cpus: str = "",
+    memory: str = "",
+    pids_limit: int = 0,
+    ssh: bool = False,
+    ssh_key: str | None = None,
+    output: Annotated[Output, Parameter(alias="-o")] = "table",
+) -> int:
+    """Create a session from a driver and connect to it (or run a command in it).
+
+    Parameters
+    ----------
+    driver
+        Driver name or directory (default: defaults.driver, goose).
+    project
+        Git URL to clone into /app (credentials from mc project add).
+    mount
+        Host directory to mount at /app (local mode).
+    network
+        Extra Docker network to join (repeatable); it must exist.
+    env
+        KEY=VALUE for the session (repeatable); secret-looking names never show in docker inspect.
+    volume
+        SRC:DST[:ro] to mount (repeatable).
+    port
+        Container port to publish on 127.0.0.1 (repeatable).
+    name
+        A name for the session (shown in list, usable instead of the id).
+    run
+        Shell command to run in the session; with --no-connect its output is streamed and mc exits
+        with its exit code.
+    connect
+        Connect after creating (default: defaults.connect).
+    rm
+        Close the session when the command or connection ends.
+    cpus
+        CPU limit, e.g. 1.5.
+    memory
+        Memory limit, e.g. 4g.
+    pids_limit
+        Maximum number of processes (default: defaults.pids_limit).
+    ssh
+        Run an ssh server in the session with your public key; the port is published on loopback.
+    ssh_key
+        Public key for --ssh (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub).
+    output
+        table (talk on stderr) or json (the session as JSON on stdout).
+    """
+    from mc.engine import spec as specs
+
+    config = context.config()
+    if connect is None:
+        connect = bool(config.get("defaults.connect")) and output != "json"
+    remote = context.remote_name() is not None
+    spec = _spec(
+        driver=driver or config.get("defaults.driver") or "goose",
+        name=specs.check_name(name),
+        project=project or "",
+        mount=mount or "",
+        networks=list(network or []),
+        env=specs.parse_env(list(env or [])),
+        volumes=[specs.parse_volume(v) for v in (volume or [])] if not remote else _remote_volumes(volume),
+        ports=[specs.parse_port(p) for p in (port or [])],
+        cpus=specs.check_cpus(cpus),
+        memory=specs.check_memory(memory),
+        pids_limit=pids_limit,
+        ssh=ssh,
+        ssh_public_key=_ssh_public_key(ssh_key) if ssh else "",
+    )
+    if remote and spec.mount:
+        from mc.errors import InvalidArgument
+
+        raise InvalidArgument("a local directory cannot be mounted into a remote session; use --project URL")
+    return _go(spec, connect=connect, run=run, rm=rm, output=output)
+
+
+def _remote_volumes(volume: list[str] | None) -> list:
+    from mc.errors import InvalidArgument
+
+    if volume:
+        raise InvalidArgument("-v: host paths cannot be mounted into a remote session; use --project URL")
+    return []
+
+
+def quick(target: str | None) -> int:
+    """Bare ``mc [DIR|URL]``: a session of the default driver, connected."""
+    from mc.errors import InvalidArgument
+    from mc.projects.urls import looks_like_git_url
+
+    config = context.config()
+    remote = context.remote_name() is not None
+    mount = project = ""
+    if target is None:
+        if config.get("defaults.mount_local") and not remote:
+            mount = os.getcwd()
+    elif os.path.isdir(target):
+        if remote:
+            raise InvalidArgument(
+                f"'{target}' is a local directory and cannot be mounted into a remote session; "
+                "give a project URL instead (mc -r NAME git@host:owner/repo.git)"
+            )
+        mount = os.path.abspath(target)
+    elif looks_like_git_url(target):
+        project = target
+    else:
+        raise InvalidArgument(f"'{target}' is neither a directory nor a git URL, nor an mc command (see mc --help)")
+    spec = _spec(driver=config.get("defaults.driver") or "goose", mount=mount, project=project)
+    return _go(spec, connect=True, run=None, rm=False, output="table")
+
+
+@app.command(name="list")
+def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """List sessions.
+
+    Parameters
+    ----------
+    output
+        table or json (an array of objects with stable keys).
+    """
+    sessions = context.backend().list()
+    if output == "json":
+        render.emit_json([s.to_dict() for s in sessions])
+        return
+    rows = [
+        (s.id, s.name if s.name != s.id else "", s.driver, s.project or s.mount, _status(s),
+         s.ssh_command() or ", ".join(str(p) for p in s.ports), s.created.replace("T", " ").rstrip("Z"))
+        for s in sessions
+    ]
+    style = context.config().get("ui.table_format") if sessions else "plain"
+    render.emit_table(rows, ["id", "name", "driver", "project", "status", "ports", "created"],
+                      "grid" if style == "grid" else "plain")
+
+
+def _status(session: Session) -> str:
+    if session.status in ("exited",) and session.exit_code is not None:
+        return f"exited ({session.exit_code})"
+    return session.status
+
+
+@app.command
+def show(session: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Show one session.
+
+    Parameters
+    ----------
+    session
+        Session id, unique id prefix, or name.
+    output
+        table or json.
+    """
+    found = context.backend().get(session)
+    data = found.to_dict()
+    if output == "json":
+        render.emit_json(data)
+        return
+    render.emit_table([(k, v) for k, v in data.items()], ["field", "value"])
+
+
+@app.command
+def close(
+    *sessions: str,
+    all_: Annotated[bool, Parameter(name=["--all", "-a"], negative="")] = False,
+    kill: Annotated[bool, Parameter(negative="")] = False,
+    output: Annotated[Output, Parameter(alias="-o")] = "table",
+) -> None:
+    """Stop and remove sessions.
+
+    Parameters
+    ----------
+    sessions
+        Session ids (or unique prefixes, or names).
+    all_
+        Close every session.
+    kill
+        Kill at once instead of stopping gracefully.
+    output
+        table or json (the ids closed).
+    """
+    from mc.errors import InvalidArgument
+
+    backend = context.backend()
+    if all_ and sessions:
+        raise InvalidArgument("give session ids or --all, not both")
+    closed = backend.close_all(kill=kill) if all_ else backend.close(list(sessions), kill=kill)
+    if output == "json":
+        render.emit_json([s.id for s in closed])
+        return
+    for s in closed:
+        render.say(f"closed {s.id}")
+    if all_ and not closed:
+        render.say("no sessions to close")
+
+
+@app.command
+def connect(session: str) -> int:
+    """Open an interactive shell (or the driver's connect command) in a session.
+
+    Parameters
+    ----------
+    session
+        Session id, unique id prefix, or name.
+    """
+    return context.backend().connect(session)
+
+
+@app.command(name="exec")
+def exec_(
+    session: str,
+    *command: Annotated[str, Parameter(allow_leading_hyphen=True)],
+    interactive: Annotated[bool, Parameter(name=["--interactive", "-i"], negative="")] = False,
+    tty: Annotated[bool, Parameter(name=["--tty", "-t"], negative="")] = False,
+) -> int:
+    """Run a command in a running session; exits with its exit code.
+
+    Parameters
+    ----------
+    session
+        Session id, unique id prefix, or name.
+    command
+        The command and its arguments (put them after --).
+    interactive
+        Keep stdin open.
+    tty
+        Allocate a terminal.
+    """
+    from mc.errors import InvalidArgument
+
+    if not command:
+        raise InvalidArgument("give the command to run: mc session exec ID -- CMD ...")
+    return context.backend().exec(session, list(command), tty=tty, interactive=interactive)
+
+
+@app.command
+def logs(
+    session: str,
+    *,
+    follow: Annotated[bool, Parameter(name=["--follow", "-f"], negative="")] = False,
+    tail: Annotated[int | None, Parameter(name=["--tail", "-n"])] = None,
+) -> None:
+    """Print a session's output, including its init script's.
+
+    Parameters
+    ----------
+    session
+        Session id, unique id prefix, or name.
+    follow
+        Keep printing as output arrives.
+    tail
+        Only the last N lines.
+    """
+    out = sys.stdout.buffer
+    for chunk in context.backend().logs(session, follow=follow, tail=tail):
+        out.write(chunk)
+        out.flush()
+
+
+def stop() -> int:
+    """Stop the current session (run inside a session)."""
+    from mc.errors import InvalidArgument
+
+    control = Path("/run/mc/control")
+    if not control.exists():
+        raise InvalidArgument("mc stop ends the session it runs in; on the host use mc session close ID")
+    control.write_text("stop\n")
+    return 0

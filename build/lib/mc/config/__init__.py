@@ -1,0 +1,1 @@
+"""User configuration: schema, atomic locked storage, env mapping, ``${VAR}`` expansion."""

@@ -1,0 +1,180 @@
+"""Run docker: argv lists, timeouts, one error type."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from mc import errors
+from mc.docker.errors import classify, first_line
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class DockerError(errors.McError):
+    """A docker command failed. ``str()`` is a one-line, user-facing message."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.category, self.reason = classify(stderr)
+        self.exit_code = self.category.exit_code
+        self.kind = self.category.kind
+        detail = first_line(stderr) or self.reason
+        super().__init__(f"docker {argv[1] if len(argv) > 1 else ''}: {detail}".replace(" :", ":"))
+
+    def is_a(self, cls: type[errors.McError]) -> bool:
+        return issubclass(self.category, cls)
+
+    def as_domain(self, message: str | None = None) -> errors.McError:
+        """The same failure as the domain error class (for callers that re-raise)."""
+        return self.category(message or str(self))
+
+
+class Docker:
+    """A handle on one Docker engine (honours DOCKER_HOST, the context, and a socket path)."""
+
+    def __init__(self, socket: str = "", binary: str | None = None, debug: bool = False) -> None:
+        self.binary = binary or os.environ.get("MC_DOCKER") or "docker"
+        self.env: dict[str, str] | None = None
+        if socket and not os.environ.get("DOCKER_HOST"):
+            host = socket if "://" in socket else f"unix://{socket}"
+            self.env = {**os.environ, "DOCKER_HOST": host}
+        self.debug = debug
+
+    # -- plumbing --------------------------------------------------------------------------
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, *args]
+
+    def _trace(self, argv: Sequence[str]) -> None:
+        if self.debug:
+            sys.stderr.write("+ " + " ".join(argv) + "\n")
+
+    def _missing(self) -> errors.Unavailable:
+        return errors.Unavailable(
+            f"the '{self.binary}' command was not found; install Docker (scripts/ensure-engine.sh does)"
+        )
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run one docker command to completion and capture its output."""
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            proc = subprocess.run(
+                argv, input=input, capture_output=True, timeout=timeout, env=self.env,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise self._missing() from None
+        except subprocess.TimeoutExpired:
+            raise errors.Unavailable(f"docker {args[0]} did not answer within {timeout:.0f}s") from None
+        if check and proc.returncode != 0:
+            raise DockerError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
+        return proc
+
+    def text(self, *args: str, timeout: float | None = DEFAULT_TIMEOUT) -> str:
+        return self.run(*args, timeout=timeout).stdout.decode(errors="replace")
+
+    def json_lines(self, *args: str, timeout: float | None = DEFAULT_TIMEOUT) -> list[Any]:
+        """Run a command printing one JSON document per line; return them parsed."""
+        import json
+
+        out = self.text(*args, timeout=timeout)
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def call(self, *args: str, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+        """Run a command attached to our terminal (interactive); return its exit code."""
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            return subprocess.call(argv, env=self.env, stdin=stdin, stdout=stdout, stderr=stderr)
+        except FileNotFoundError:
+            raise self._missing() from None
+
+    def attached(self, *args: str, stdin: Any = None) -> tuple[int, bool, str]:
+        """Run a command on our terminal (``exec``): (exit code, detached?, docker's own error).
+
+        docker's stderr is relayed line by line so that mc can tell what docker itself said from
+        what the command printed: a detach (Ctrl-P Ctrl-Q) is reported as "read escape sequence"
+        with exit code 1, and a daemon error ("Error response from daemon: ...") means the
+        command never ran.
+        """
+        proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE)
+        detached = False
+        docker_error = ""
+        assert proc.stderr is not None
+        out = sys.stderr.buffer
+        while True:
+            try:
+                line = proc.stderr.readline()
+            except KeyboardInterrupt:  # the terminal's ^C goes to the session, not to us
+                continue
+            if not line:
+                break
+            if line.strip() == b"read escape sequence":
+                detached = True
+            elif line.startswith(b"Error response from daemon:") and not docker_error:
+                docker_error = line.decode(errors="replace")
+            else:
+                out.write(line)
+                out.flush()
+        while True:
+            try:
+                rc = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        return (0 if detached else rc), detached, docker_error
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+        argv = self.argv(*args)
+        self._trace(argv)
+        try:
+            return subprocess.Popen(argv, env=self.env, **kwargs)
+        except FileNotFoundError:
+            raise self._missing() from None
+
+    def stream(self, *args: str) -> Stream:
+        """A command's stdout (stderr merged) in chunks as it arrives; ``close()`` kills it."""
+        proc = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return Stream(proc, self.argv(*args))
+
+    def available(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+
+class Stream:
+    """The output of a running docker command. Iterate for chunks (<= 64 KiB); close() ends it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], argv: list[str]) -> None:
+        self.proc = proc
+        self.argv = argv
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert self.proc.stdout is not None
+        try:
+            while chunk := self.proc.stdout.read1(65536):
+                yield chunk
+            rc = self.proc.wait()
+            if rc != 0 and not self.closed:
+                raise DockerError(self.argv, rc, "")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

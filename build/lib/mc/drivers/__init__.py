@@ -1,0 +1,1 @@
+"""Drivers: container templates (Dockerfile + mc-driver.yaml), their registry and image builds."""

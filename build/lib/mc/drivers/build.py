@@ -1,0 +1,232 @@
+"""Build driver images, tagged by a hash of everything that goes into them.
+
+A driver's image is ``mc-driver-NAME:HASH``. HASH covers the driver directory, the shared
+``mc-init.sh`` and helpers, and the extra CA certificates, so a changed driver rebuilds on next
+use and an unchanged one never does.
+
+The build context is the driver directory plus ``.mc/``: mc's shared files and, when configured,
+the CA bundle. mc rewrites the Dockerfile on the way: after every ``FROM`` it trusts the extra CAs
+(so pip and npm work behind TLS-intercepting proxies), and at the end it installs the shared files
+and makes ``mc-init.sh`` the entrypoint. A plain Dockerfile therefore becomes a working driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mc.config.paths import cache_dir
+from mc.docker import Docker
+from mc.docker.errors import first_line
+from mc.drivers.registry import SHARED_FILES, Driver, builtin_dir
+from mc.errors import McError
+
+BUILD_FORMAT = "1"  # bump when the Dockerfile rewrite changes
+CA_DIR = "/usr/local/share/mc-ca"
+CA_BUNDLE = f"{CA_DIR}/bundle.pem"
+CA_ENV = ("SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+          "GIT_SSL_CAINFO")
+_FROM = re.compile(r"^\s*FROM\s", re.IGNORECASE)
+_SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def extra_ca_paths(configured: list[str]) -> list[Path]:
+    """Certificates named by MC_EXTRA_CA_CERTS (':'-separated) and docker.extra_ca_certs."""
+    names = [p for p in os.environ.get("MC_EXTRA_CA_CERTS", "").split(":") if p] + list(configured)
+    found: list[Path] = []
+    for name in names:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found += sorted(p for p in path.glob("*.crt") if p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise McError(f"extra CA certificate {path} does not exist (MC_EXTRA_CA_CERTS / docker.extra_ca_certs)")
+    return found
+
+
+def ca_bundle(extra: list[Path]) -> bytes:
+    """The system roots plus the extra CAs, or nothing when there are no extras."""
+    if not extra:
+        return b""
+    parts = []
+    for system in _SYSTEM_BUNDLES:
+        if os.path.isfile(system):
+            parts.append(Path(system).read_bytes())
+            break
+    parts += [p.read_bytes() for p in extra]
+    return b"\n".join(part.rstrip(b"\n") for part in parts) + b"\n"
+
+
+def content_hash(driver: Driver, extra_ca: list[Path]) -> str:
+    """The hash of everything that goes into the driver's image (remembered until a file changes)."""
+    from mc.drivers.memo import remember, walk
+
+    shared = builtin_dir()
+    files = [*walk(driver.path), *(shared / n for n in SHARED_FILES), *extra_ca]
+    if extra_ca:
+        files += [Path(p) for p in _SYSTEM_BUNDLES]
+    return remember("hash", f"{driver.path}\0{driver.name}", files,
+                    lambda: _content_hash(driver, ca_bundle(extra_ca)))
+
+
+def _content_hash(driver: Driver, bundle: bytes) -> str:
+    from mc.drivers.memo import walk
+
+    h = hashlib.sha256(f"format={BUILD_FORMAT}\n".encode())
+    for path in walk(driver.path):
+        rel = path.relative_to(driver.path).as_posix()
+        h.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
+        h.update(path.read_bytes())
+    shared = builtin_dir()
+    for name in SHARED_FILES:
+        h.update(f"shared/{name}\0".encode())
+        h.update((shared / name).read_bytes())
+    h.update(b"ca\0" + bundle)
+    return h.hexdigest()[:12]
+
+
+def image_tag(driver: Driver, extra_ca: list[Path]) -> str:
+    return f"mc-driver-{driver.name}:{content_hash(driver, extra_ca)}"
+
+
+def rewrite_dockerfile(text: str, with_ca: bool) -> str:
+    out: list[str] = []
+    ca_lines = [
+        f"COPY .mc/ca/ {CA_DIR}/",
+        "ENV " + " ".join(f"{var}={CA_BUNDLE}" for var in CA_ENV),
+    ]
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        if _FROM.match(line):
+            while line.rstrip().endswith("\\") and i + 1 < len(lines):
+                i += 1
+                line = lines[i]
+                out.append(line)
+            if with_ca:
+                out += ca_lines
+        i += 1
+    out += [
+        "",
+        "# --- added by mc: the shared session init and helpers ---",
+        "USER root",
+        "COPY .mc/mc-init.sh /mc-init.sh",
+        "COPY .mc/mc-exec /usr/local/bin/mc-exec",
+        "COPY .mc/mc-incontainer /usr/local/bin/mc",
+        "COPY .mc/driver.env /etc/mc/driver.env",
+        "RUN mkdir -p /app /mc-config && chmod 0755 /mc-init.sh /usr/local/bin/mc-exec /usr/local/bin/mc",
+        "WORKDIR /app",
+        'ENTRYPOINT ["/mc-init.sh"]',
+        "CMD []",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def driver_env(driver: Driver) -> str:
+    """Static facts about the driver that mc-init.sh reads (sourced as shell)."""
+    m = driver.manifest
+    configs = ";".join(f"{p.source}|{p.target}|{p.type}" for p in m.persistent_configs)
+    pre = "" if m.pre_command.endswith("mc-init.sh") else m.pre_command
+    values = {
+        "MC_DRIVER": driver.name,
+        "MC_DRIVER_PERSISTENT": configs,
+        "MC_DRIVER_PRE_COMMAND": pre,
+        "MC_DRIVER_COMMAND": m.command,
+    }
+    return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
+
+
+@contextlib.contextmanager
+def _build_lock(tag: str) -> Iterator[None]:
+    lock_dir = cache_dir() / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / (tag.replace(":", "_").replace("/", "_") + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def image_exists(docker: Docker, tag: str) -> bool:
+    return docker.run("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0
+
+
+def build(
+    docker: Docker,
+    driver: Driver,
+    extra_ca: list[Path],
+    *,
+    no_cache: bool = False,
+    quiet: bool = False,
+    force: bool = False,
+) -> str:
+    """Build the driver's image unless it exists; return its tag. Progress goes to stderr."""
+    tag = image_tag(driver, extra_ca)
+    with _build_lock(tag):
+        if not force and not no_cache and image_exists(docker, tag):
+            return tag
+        with tempfile.TemporaryDirectory(prefix="mc-build-") as tmp:
+            context = Path(tmp) / "context"
+            shutil.copytree(driver.path, context, symlinks=False, ignore=shutil.ignore_patterns(".git"))
+            dot = context / ".mc"
+            dot.mkdir(exist_ok=True)
+            shared = builtin_dir()
+            for name in SHARED_FILES:
+                shutil.copy2(shared / name, dot / name)
+                os.chmod(dot / name, 0o755)
+            (dot / "driver.env").write_text(driver_env(driver))
+            bundle = ca_bundle(extra_ca)
+            if bundle:
+                (dot / "ca").mkdir()
+                (dot / "ca" / "bundle.pem").write_bytes(bundle)
+            dockerfile = context / ".mc" / "Dockerfile"
+            dockerfile.write_text(rewrite_dockerfile((driver.path / "Dockerfile").read_text(), bool(bundle)))
+            args = ["build", "-f", str(dockerfile), "-t", tag, "--label", f"mc.driver={driver.name}",
+                    "--label", f"mc.driver.hash={tag.rsplit(':', 1)[1]}"]
+            if no_cache:
+                args.append("--no-cache")
+            args.append(str(context))
+            if not quiet:
+                sys.stderr.write(f"mc: building driver '{driver.name}' ({tag}); first use only\n")
+                sys.stderr.flush()
+            _run_build(docker, args, quiet, driver.name)
+        return tag
+
+
+def _run_build(docker: Docker, args: list[str], quiet: bool, name: str) -> None:
+    import subprocess
+
+    env_extra = {"DOCKER_BUILDKIT": "0"}
+    saved = docker.env
+    docker.env = {**(saved or os.environ), **env_extra}
+    try:
+        proc = docker.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            tail = ([*tail, line])[-30:]
+            if not quiet:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+        rc = proc.wait()
+    finally:
+        docker.env = saved
+    if rc != 0:
+        last = next((ln.strip() for ln in reversed(tail) if ln.strip()), "")
+        if quiet:
+            sys.stderr.write("".join(tail))
+        raise McError(f"docker build: building driver '{name}' failed: {first_line(last) or 'see the output above'}")

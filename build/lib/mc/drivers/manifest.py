@@ -1,0 +1,203 @@
+"""``mc-driver.yaml``: parse and validate, with errors naming the file, the field and what was expected."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mc.errors import InvalidArgument
+
+MANIFEST = "mc-driver.yaml"
+DEFAULT_CONNECT = ["bash", "-l"]
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+@dataclass
+class EnvVar:
+    name: str
+    description: str = ""
+    required: bool = False
+    default: str | None = None
+    sensitive: bool = False
+
+
+@dataclass
+class PersistentConfig:
+    source: str
+    target: str
+    type: str = "directory"
+    description: str = ""
+
+
+@dataclass
+class Manifest:
+    name: str
+    description: str = ""
+    version: str = ""
+    maintainer: str = ""
+    pre_command: str = "/mc-init.sh"
+    command: str = ""
+    environment: list[EnvVar] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    volumes: list[dict[str, str]] = field(default_factory=list)
+    persistent_configs: list[PersistentConfig] = field(default_factory=list)
+    connect: list[str] = field(default_factory=lambda: list(DEFAULT_CONNECT))
+
+    def env_spec(self, name: str) -> EnvVar | None:
+        return next((e for e in self.environment if e.name == name), None)
+
+
+class _Checker:
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+
+    def fail(self, where: str, expected: str, got: Any) -> InvalidArgument:
+        shown = "nothing" if got is None else repr(got)
+        return InvalidArgument(f"{self.path}: {where}: expected {expected}, got {shown}")
+
+    def string(self, data: dict, key: str, where: str, required: bool = False, default: str = "") -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"{where}{key}", "a string", None)
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(f"{where}{key}", "a string", value)
+        return str(value)
+
+    def boolean(self, data: dict, key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}{key}", "true or false", value)
+        return value
+
+    def mapping(self, value: Any, where: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where, "a mapping", value)
+        return value
+
+    def sequence(self, data: dict, key: str) -> list:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, "a list", value)
+        return value
+
+
+def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
+    """Validate manifest data (already loaded from YAML)."""
+    c = _Checker(path)
+    if data is None:
+        data = {}
+    data = c.mapping(data, "top level")
+    known = {"name", "description", "version", "maintainer", "init", "environment", "ports",
+             "volumes", "persistent_configs", "connect"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise c.fail(unknown[0], f"one of {', '.join(sorted(known))}", unknown[0])
+    name = c.string(data, "name", "", required=not default_name, default=default_name)
+    if not _NAME_RE.match(name):
+        raise c.fail("name", "lowercase letters, digits, '-', '_' or '.'", name)
+    m = Manifest(
+        name=name,
+        description=c.string(data, "description", ""),
+        version=c.string(data, "version", ""),
+        maintainer=c.string(data, "maintainer", ""),
+    )
+    init = data.get("init")
+    if init is not None:
+        init = c.mapping(init, "init")
+        m.pre_command = c.string(init, "pre_command", "init.", default=m.pre_command)
+        m.command = c.string(init, "command", "init.", default="")
+    for i, item in enumerate(c.sequence(data, "environment")):
+        where = f"environment[{i}]."
+        item = c.mapping(item, f"environment[{i}]")
+        var = EnvVar(
+            name=c.string(item, "name", where, required=True),
+            description=c.string(item, "description", where),
+            required=c.boolean(item, "required", where),
+            default=None if item.get("default") is None else c.string(item, "default", where),
+            sensitive=c.boolean(item, "sensitive", where),
+        )
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var.name):
+            raise c.fail(f"{where}name", "an environment variable name", var.name)
+        m.environment.append(var)
+    for i, port in enumerate(c.sequence(data, "ports")):
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise c.fail(f"ports[{i}]", "a port number 1-65535", port)
+        m.ports.append(port)
+    for i, vol in enumerate(c.sequence(data, "volumes")):
+        vol = c.mapping(vol, f"volumes[{i}]")
+        mount = c.string(vol, "mountPath", f"volumes[{i}].", required=True)
+        if not mount.startswith("/"):
+            raise c.fail(f"volumes[{i}].mountPath", "an absolute path", mount)
+        m.volumes.append({"mountPath": mount, "description": c.string(vol, "description", "")})
+    for i, item in enumerate(c.sequence(data, "persistent_configs")):
+        where = f"persistent_configs[{i}]."
+        item = c.mapping(item, f"persistent_configs[{i}]")
+        pc = PersistentConfig(
+            source=c.string(item, "source", where, required=True),
+            target=c.string(item, "target", where, required=True),
+            type=c.string(item, "type", where, default="directory"),
+            description=c.string(item, "description", where),
+        )
+        if pc.type not in ("directory", "file"):
+            raise c.fail(f"{where}type", "directory or file", pc.type)
+        if not pc.target.startswith("/mc-config/"):
+            raise c.fail(f"{where}target", "a path under /mc-config/", pc.target)
+        if not (pc.source.startswith("/") or pc.source.startswith("~/")):
+            raise c.fail(f"{where}source", "an absolute path or ~/path", pc.source)
+        m.persistent_configs.append(pc)
+    connect = data.get("connect")
+    if connect is not None:
+        connect = c.mapping(connect, "connect")
+        command = connect.get("command")
+        if isinstance(command, str) and command.strip():
+            m.connect = shlex.split(command)
+        elif isinstance(command, list) and command and all(isinstance(x, str) for x in command):
+            m.connect = list(command)
+        else:
+            raise c.fail("connect.command", "a command (string or list of strings)", command)
+    return m
+
+
+def load(directory: Path) -> Manifest:
+    """Load ``DIR/mc-driver.yaml``; a directory with only a Dockerfile gets defaults.
+
+    The parsed manifest is remembered until the file changes (see mc.drivers.memo).
+    """
+    from dataclasses import asdict
+
+    from mc.drivers.memo import remember
+
+    if not (directory / "Dockerfile").is_file():
+        raise InvalidArgument(f"{directory}: a driver needs a Dockerfile")
+    data = remember("manifest", str(directory), [directory / MANIFEST], lambda: asdict(_load(directory)))
+    return from_dict(data)
+
+
+def from_dict(data: dict[str, Any]) -> Manifest:
+    m = Manifest(**{k: v for k, v in data.items() if k not in ("environment", "persistent_configs")})
+    m.environment = [EnvVar(**e) for e in data.get("environment", [])]
+    m.persistent_configs = [PersistentConfig(**p) for p in data.get("persistent_configs", [])]
+    return m
+
+
+def _load(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    default_name = re.sub(r"[^a-z0-9_.-]", "-", directory.name.lower()).strip("-.")
+    if not path.exists():
+        return parse({}, path, default_name=default_name or "custom")
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "top level"
+        raise InvalidArgument(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse(data, path)

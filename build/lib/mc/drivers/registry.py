@@ -1,0 +1,117 @@
+"""Find drivers: built-in ones shipped with mc, the user's, or a directory given as a path."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mc.config.paths import config_dir
+from mc.drivers import manifest as manifest_mod
+from mc.drivers.manifest import Manifest
+from mc.errors import InvalidArgument, NotFound
+
+SHARED_FILES = ("mc-init.sh", "mc-exec", "mc-incontainer")
+
+
+@dataclass
+class Driver:
+    name: str
+    path: Path
+    source: str  # builtin | user | path
+    manifest: Manifest
+
+
+def builtin_dir() -> Path:
+    """Where the built-in drivers are: a PyInstaller bundle, a source checkout, or an install."""
+    candidates = []
+    if os.environ.get("MC_BUILTIN_DRIVERS"):
+        candidates.append(Path(os.environ["MC_BUILTIN_DRIVERS"]))
+    if getattr(sys, "frozen", False):
+        candidates.append(Path(getattr(sys, "_MEIPASS", "")) / "drivers")
+    candidates.append(Path(__file__).resolve().parents[2] / "drivers")
+    candidates.append(Path(sys.prefix) / "share" / "mc" / "drivers")
+    for path in candidates:
+        if (path / "mc-init.sh").is_file():
+            return path
+    raise NotFound("the built-in drivers are missing from this installation of mc")
+
+
+def user_dir() -> Path:
+    return config_dir() / "drivers"
+
+
+def _is_driver(path: Path) -> bool:
+    return (path / "Dockerfile").is_file()
+
+
+def _entries() -> dict[str, tuple[Path, str]]:
+    found: dict[str, tuple[Path, str]] = {}
+    base = builtin_dir()
+    for child in sorted(base.iterdir()):
+        if child.is_dir() and _is_driver(child):
+            found[child.name] = (child, "builtin")
+    udir = user_dir()
+    if udir.is_dir():
+        for child in sorted(udir.iterdir()):
+            if _is_driver(child):
+                found[child.name] = (child.resolve(), "user")
+    return found
+
+
+def names() -> list[str]:
+    return sorted(_entries())
+
+
+def _load(path: Path, source: str) -> Driver:
+    m = manifest_mod.load(path)
+    return Driver(m.name, path, source, m)
+
+
+def resolve(ref: str) -> Driver:
+    """A driver by name, or by path when ``ref`` looks like one (contains '/' or starts with '.')."""
+    if "/" in ref or ref.startswith((".", "~")):
+        path = Path(ref).expanduser().resolve()
+        if not path.is_dir():
+            raise NotFound(f"driver directory {path} does not exist")
+        if not _is_driver(path):
+            raise InvalidArgument(f"{path}: a driver needs a Dockerfile")
+        return _load(path, "path")
+    entries = _entries()
+    if ref not in entries:
+        raise NotFound(f"unknown driver '{ref}'; available: {', '.join(sorted(entries))}")
+    path, source = entries[ref]
+    return _load(path, source)
+
+
+def all_drivers() -> list[Driver]:
+    return [_load(path, source) for path, source in _entries().values()]
+
+
+def add(path_str: str, name: str | None = None) -> Driver:
+    """Register a driver directory under the user's config dir (a symlink, so edits apply)."""
+    path = Path(path_str).expanduser().resolve()
+    if not path.is_dir() or not _is_driver(path):
+        raise InvalidArgument(f"{path}: not a driver directory (it needs a Dockerfile)")
+    driver = _load(path, "user")
+    name = name or driver.name
+    link = user_dir() / name
+    if link.exists() or link.is_symlink():
+        raise InvalidArgument(f"a user driver named '{name}' already exists ({link})")
+    user_dir().mkdir(parents=True, exist_ok=True)
+    link.symlink_to(path, target_is_directory=True)
+    driver.name = name
+    return driver
+
+
+def remove(name: str) -> None:
+    link = user_dir() / name
+    if not (link.exists() or link.is_symlink()):
+        raise NotFound(f"no user driver named '{name}'")
+    if link.is_symlink():
+        link.unlink()
+    else:
+        import shutil
+
+        shutil.rmtree(link)

@@ -1,0 +1,1 @@
+"""The session engine: one Backend interface, a local implementation over docker."""

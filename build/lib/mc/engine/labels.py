@@ -1,0 +1,15 @@
+"""Docker labels: the only state mc keeps about a session."""
+
+SESSION = "mc.session"  # short id; every mc container has it
+NAME = "mc.name"
+DRIVER = "mc.driver"
+PROJECT = "mc.project"  # normalised project id (git URL) or "" for none
+MOUNT = "mc.mount"  # host directory mounted at /app, or ""
+CREATED = "mc.created"  # ISO 8601 UTC
+OWNER = "mc.owner"  # who created it (the daemon's user id; the host user locally)
+USER = "mc.user"  # uid:gid the session user runs as
+CONNECT = "mc.connect"  # JSON list: the driver's interactive command
+SSH = "mc.ssh"  # "1" when sshd runs in the session
+VERSION = "mc.version"  # mc version that created it
+
+CONTAINER_PREFIX = "mc-"

@@ -1,0 +1,1 @@
+"""Projects: git repositories with their credentials, stored encrypted."""

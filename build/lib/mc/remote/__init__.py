@@ -1,0 +1,1 @@
+"""Remote mode: the gRPC adapters shared by mcd and mc (status table, conversions) and the client."""

@@ -1,0 +1,92 @@
+"""Engine dataclasses <-> protobuf messages. Only the adapters (mcd servicers, RemoteBackend) use it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mc.api.v1 import driver_pb2, project_pb2, session_pb2
+from mc.engine.models import DriverInfo, Port, Session, SessionSpec
+
+if TYPE_CHECKING:
+    from mc.projects.store import Project
+
+_STATUS = {
+    "created": session_pb2.SESSION_STATUS_CREATED,
+    "running": session_pb2.SESSION_STATUS_RUNNING,
+    "stopped": session_pb2.SESSION_STATUS_STOPPED,
+    "failed": session_pb2.SESSION_STATUS_FAILED,
+    "exited": session_pb2.SESSION_STATUS_EXITED,
+    "gone": session_pb2.SESSION_STATUS_GONE,
+}
+_STATUS_BACK = {v: k for k, v in _STATUS.items()}
+_AUTH = {"none": project_pb2.AUTH_TYPE_NONE, "ssh": project_pb2.AUTH_TYPE_SSH, "token": project_pb2.AUTH_TYPE_TOKEN}
+_AUTH_BACK = {v: k for k, v in _AUTH.items()}
+
+
+def session_to_pb(s: Session) -> session_pb2.Session:
+    msg = session_pb2.Session(
+        id=s.id, name=s.name, driver=s.driver, status=_STATUS.get(s.status, session_pb2.SESSION_STATUS_OTHER),
+        project=s.project, created=s.created, owner=s.owner, ssh=s.ssh, container=s.container,
+        ports=[session_pb2.Port(container_port=p.container_port, host_ip=p.host_ip, host_port=p.host_port)
+               for p in s.ports],
+    )
+    if s.exit_code is not None:
+        msg.exit_code = s.exit_code
+    return msg
+
+
+def session_from_pb(m: session_pb2.Session) -> Session:
+    return Session(
+        id=m.id, name=m.name, driver=m.driver, status=_STATUS_BACK.get(m.status, "other"), project=m.project,
+        created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
+        ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
+        owner=m.owner, ssh=m.ssh,
+    )
+
+
+def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
+    return session_pb2.SessionSpec(
+        driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
+        cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
+    )
+
+
+def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
+    """A client's spec: never a host path (mount, volumes are not part of the wire format)."""
+    return SessionSpec(
+        driver=m.driver, name=m.name, project=m.project, networks=list(m.networks), env=dict(m.env),
+        ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
+        ssh_public_key=m.ssh_public_key,
+    )
+
+
+def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
+    return driver_pb2.Driver(
+        name=d.name, description=d.description, version=d.version, source=d.source, image=d.image,
+        built=bool(d.built), ports=d.ports,
+        environment=[driver_pb2.DriverVariable(name=e["name"], description=e["description"],
+                                               required=e["required"], default=e.get("default") or "",
+                                               sensitive=e["sensitive"]) for e in d.environment],
+    )
+
+
+def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
+    return DriverInfo(
+        name=m.name, description=m.description, version=m.version, source=m.source, path="", image=m.image,
+        built=m.built, ports=list(m.ports),
+        environment=[{"name": e.name, "description": e.description, "required": e.required,
+                      "default": e.default or None, "sensitive": e.sensitive} for e in m.environment],
+    )
+
+
+def project_to_pb(p: Project) -> project_pb2.Project:
+    return project_pb2.Project(id=p.id, url=p.url, name=p.name, auth_type=_AUTH.get(p.auth_type, 0),
+                               public_key=p.public_key, fingerprint=p.fingerprint, username=p.username,
+                               owner=p.owner)
+
+
+def project_from_pb(m: project_pb2.Project) -> Project:
+    from mc.projects.store import Project
+
+    return Project(id=m.id, url=m.url, name=m.name, auth_type=_AUTH_BACK.get(m.auth_type, "none"),
+                   public_key=m.public_key, fingerprint=m.fingerprint, username=m.username, owner=m.owner)

@@ -1,0 +1,1 @@
+"""Terminal handling in one place: raw mode, window size, the attach loop."""

@@ -1,0 +1,1 @@
+"""mcd: the gRPC daemon that runs mc sessions for remote users."""

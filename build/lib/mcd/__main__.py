@@ -1,0 +1,3 @@
+from mcd.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""proto <-> engine adapters: decode the request, make one engine call, encode the answer."""
