@@ -1,3 +1,0 @@
-from mc.cli import main
-
-main()

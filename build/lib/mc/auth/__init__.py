@@ -1,1 +1,0 @@
-"""OIDC login for remotes: loopback PKCE flow, device flow, and the encrypted token store."""

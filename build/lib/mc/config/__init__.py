@@ -1,1 +1,0 @@
-"""User configuration: schema, atomic locked storage, env mapping, ``${VAR}`` expansion."""

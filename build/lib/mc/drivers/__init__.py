@@ -1,1 +1,0 @@
-"""Drivers: container templates (Dockerfile + mc-driver.yaml), their registry and image builds."""

@@ -1,1 +1,0 @@
-"""The session engine: one Backend interface, a local implementation over docker."""

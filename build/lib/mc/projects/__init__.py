@@ -1,1 +1,0 @@
-"""Projects: git repositories with their credentials, stored encrypted."""

@@ -1,1 +1,0 @@
-"""Terminal handling in one place: raw mode, window size, the attach loop."""

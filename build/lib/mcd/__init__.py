@@ -1,1 +1,0 @@
-"""mcd: the gRPC daemon that runs mc sessions for remote users."""

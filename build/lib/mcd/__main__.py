@@ -1,3 +1,0 @@
-from mcd.main import main
-
-main()

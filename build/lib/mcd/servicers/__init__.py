@@ -1,1 +1,0 @@
-"""proto <-> engine adapters: decode the request, make one engine call, encode the answer."""

@@ -1,1 +1,0 @@
-"""mcd's state: what Docker cannot hold (owners of gone sessions, projects, audit)."""
