@@ -69,6 +69,25 @@ class Browser:
         """Open the authorization URL and log in; the final redirect reaches mc's loopback listener."""
         return self._through(self.http.get(url, timeout=15))
 
+    def authorize_code(self, url: str, redirect_prefix: str) -> tuple[str, str]:
+        """Log in and stop at the redirect back to the client: (code, state), no listener needed."""
+        from urllib.parse import parse_qs, urlparse
+
+        resp = self.http.get(url, timeout=15, allow_redirects=False)
+        for _ in range(20):
+            location = resp.headers.get("location", "")
+            if location.startswith(redirect_prefix):
+                query = parse_qs(urlparse(location).query)
+                return query["code"][0], query["state"][0]
+            if location:
+                resp = self.http.get(urljoin(resp.url, location), timeout=15, allow_redirects=False)
+                continue
+            action, fields = _form(resp.text, resp.url)
+            if action.endswith("/login"):
+                fields.update(login=self.user, password=self.password)
+            resp = self.http.post(action, data=fields, timeout=15, allow_redirects=False)
+        raise AssertionError("the provider never redirected back")
+
     def device(self, verification_uri: str, user_code: str) -> requests.Response:
         page = self.http.get(verification_uri, timeout=15)
         action, fields = _form(page.text, page.url)

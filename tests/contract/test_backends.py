@@ -1,5 +1,6 @@
-"""The contract: the same session tests against local mode and against mcd (in-process and a real
-``mcd serve`` process on a unix socket). A feature is done when every backend passes."""
+"""The contract: the same session tests against local mode and against mcd (in-process, a real
+``mcd serve`` process on a unix socket, and one on TLS with OIDC auth). A feature is done when every
+backend passes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,47 @@ pytestmark = pytest.mark.engine
 TOKEN = "ghp_CONTRACTSENTINEL42"
 
 
-@pytest.fixture(params=["local", "mcd-inprocess", "mcd-process"])
+@pytest.fixture(scope="module")
+def tls_mcd(engine, tmp_path_factory):
+    """mcd as a process on TLS with OIDC auth, and a way to log in a throw-away user."""
+    import socket
+
+    import grpc
+
+    from mc.api.v1 import auth_pb2, auth_pb2_grpc
+    from tests.conftest import make_env
+    from tests.oidc_harness import Browser, Provider, self_signed
+
+    tmp = tmp_path_factory.mktemp("tls")
+    provider = Provider(access_ttl=3600)
+    cert, key = self_signed(tmp)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = write_config(tmp / "mcd", server={"host": "127.0.0.1", "port": port,
+                                               "tls": {"cert": str(cert), "key": str(key)}},
+                          auth={"issuer": provider.issuer, "client_id": "mc-service",
+                                "client_secret": "mc-service-secret"})
+    env = mcd_env({**make_env(tmp).env, **{k: v for k, v in os.environ.items() if k == "MC_EXTRA_CA_CERTS"}})
+    proc = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
+    target = f"127.0.0.1:{port}"
+
+    def login(user: str) -> str:
+        channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(cert.read_bytes()))
+        stub = auth_pb2_grpc.AuthServiceStub(channel)
+        redirect = "http://127.0.0.1:9/callback"
+        start = stub.Login(auth_pb2.LoginRequest(redirect_uri=redirect), timeout=10)
+        code, state = Browser(user).authorize_code(start.authorization_url, redirect)
+        tokens = stub.Callback(auth_pb2.CallbackRequest(code=code, state=state), timeout=10)
+        channel.close()
+        return tokens.access_token
+
+    yield f"grpcs://{target}", str(cert), login
+    proc.stop()
+    provider.stop()
+
+
+@pytest.fixture(params=["local", "mcd-inprocess", "mcd-process", "mcd-tls"])
 def backend(request, engine, tmp_path, monkeypatch):
     owner = f"test-{secrets.token_hex(4)}"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -46,6 +87,13 @@ def backend(request, engine, tmp_path, monkeypatch):
         daemon.start()
         be = RemoteBackend("inproc", daemon.addresses[0])
         stop = daemon.stop
+    elif kind == "mcd-tls":
+        from mc.remote.client import RemoteBackend
+
+        url, cert, login = request.getfixturevalue("tls_mcd")
+        owner = f"contract-{secrets.token_hex(4)}"  # the token's user owns the sessions
+        token = login(owner)
+        be = RemoteBackend("tls", url, cert, token=lambda: token)
     else:
         from mc.remote.client import RemoteBackend
 

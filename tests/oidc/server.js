@@ -1,6 +1,7 @@
 // A real OIDC provider (oidc-provider, certified) on loopback for mc's auth tests.
 //   PORT=0 ACCESS_TTL=60 node server.js   -> prints {"issuer": "..."} once listening
-// Users: alice and bob (group users), carol (group mc-admins); password "<name>-password".
+// Users: alice, bob and dave (group users), carol (group mc-admins), and any contract-<hex>;
+// the password is "<name>-password".
 // Clients: mc-service (mcd: confidential, code + PKCE, refresh rotation, device flow, revocation)
 //          other-app (client credentials; its access tokens are for another audience).
 import { createServer } from 'node:http';
@@ -11,7 +12,11 @@ const USERS = {
   alice: { groups: ['users'], email: 'alice@example.test' },
   bob: { groups: ['users'], email: 'bob@example.test' },
   carol: { groups: ['mc-admins'], email: 'carol@example.test' },
+  dave: { groups: ['users'], email: 'dave@example.test' },
 };
+// Throw-away accounts for parallel tests: any login "contract-<hex>" exists, in group users.
+const account = (id) => USERS[id] || (/^contract-[0-9a-f]+$/.test(id) ? { groups: ['users'], email: `${id}@example.test` }
+  : undefined);
 const accessTtl = Number(process.env.ACCESS_TTL || 60);
 
 const server = createServer();
@@ -37,9 +42,9 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
     },
   ],
-  findAccount: async (ctx, id) => (USERS[id] ? {
+  findAccount: async (ctx, id) => (account(id) ? {
     accountId: id,
-    claims: async () => ({ sub: id, preferred_username: id, email: USERS[id].email, groups: USERS[id].groups }),
+    claims: async () => ({ sub: id, preferred_username: id, email: account(id).email, groups: account(id).groups }),
   } : undefined),
   claims: { openid: ['sub'], profile: ['preferred_username', 'groups'], email: ['email'] },
   scopes: ['openid', 'profile', 'email', 'offline_access', 'mc'],
@@ -65,7 +70,7 @@ const provider = new Provider(issuer, {
     },
   },
   extraTokenClaims: async (ctx, token) => {
-    const user = token.accountId && USERS[token.accountId];
+    const user = token.accountId && account(token.accountId);
     return user ? { preferred_username: token.accountId, groups: user.groups } : {};
   },
   loadExistingGrant: async (ctx) => {
@@ -95,7 +100,7 @@ provider.use(async (ctx, next) => {
   }
   const body = await readBody(ctx.req);
   if (m[3] === 'login') {
-    if (!USERS[body.login] || body.password !== `${body.login}-password`) {
+    if (!account(body.login) || body.password !== `${body.login}-password`) {
       ctx.status = 401;
       ctx.type = 'html';
       ctx.body = page('<p>invalid login</p>');
