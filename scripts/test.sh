@@ -11,4 +11,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff check mc mcd tests scripts
 # Build the driver every test uses once, before the parallel run (later builds are cache hits).
 .venv/bin/python -m mc driver build base >/dev/null
-exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" --dist loadgroup -q "$@"
+# Every test owns what it creates (its own owner label, config dir, users), so they run in parallel;
+# shared builds (driver images, binaries) are serialised by file locks.
+exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" -q "$@"

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT, containers_of
 from tests.mcd_harness import mcd_env, wait_serving, write_config
 
-pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("binaries")]
+pytestmark = pytest.mark.engine
 DIST = ROOT / "dist"
 
 

@@ -20,7 +20,6 @@ TOOLS = {
 }
 
 
-@pytest.mark.xdist_group("heavy-builds")
 @pytest.mark.parametrize("driver", list(TOOLS))
 def test_builtin_driver_builds_and_its_tool_runs(docker_mc, driver):
     mc = docker_mc
