@@ -110,3 +110,26 @@ def remove(name: str) -> None:
 
     registry.remove(name)
     render.say(f"driver '{name}' removed")
+
+
+@app.command
+def prune(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Remove images of previous driver versions (and of unregistered path drivers) no session uses.
+
+    Parameters
+    ----------
+    output
+        table or json (the images removed).
+    """
+    from mc.errors import McError
+
+    backend = context.backend()
+    if not hasattr(backend, "prune_images"):
+        raise McError("mc driver prune works on the local engine; the server manages its own images")
+    removed = backend.prune_images()
+    if output == "json":
+        render.emit_json(removed)
+        return
+    for image in removed:
+        render.say(f"removed {image}")
+    render.say(f"{len(removed)} image(s) removed")

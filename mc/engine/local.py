@@ -279,6 +279,16 @@ class LocalBackend:
 
         return build(self.docker, self._driver(name), self._extra_ca(), no_cache=no_cache, quiet=quiet)
 
+    def prune_images(self) -> list[str]:
+        """Remove driver images that are no registered driver's current version and that no
+        container uses (a changed driver leaves its previous image behind)."""
+        current = {d.image for d in self.drivers()}
+        removed = []
+        for image in sorted(self._built_tags() - current):
+            if self.docker.run("image", "rm", image, check=False).returncode == 0:
+                removed.append(image)
+        return removed
+
     def ensure_image(self, driver: Driver, quiet: bool = False) -> str:
         from mc.drivers.build import build
 

@@ -77,6 +77,12 @@ def test_plain_dockerfile_and_content_hash_rebuild(docker_mc, tmp_path):
     assert out.stdout.strip() == "two"
     second = json.loads(mc.ok("driver", "build", str(d), "-o", "json"))
     assert first["image"] != second["image"]
+    # both versions are unregistered path drivers: prune removes them, and keeps the built-in ones
+    removed = json.loads(mc.ok("driver", "prune", "-o", "json"))
+    assert first["image"] in removed and second["image"] in removed
+    assert not any(image.startswith("mc-driver-base:") for image in removed)
+    images = docker("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert first["image"] not in images
 
 
 def test_invalid_driver_never_builds(docker_mc, tmp_path):
