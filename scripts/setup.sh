@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-engine.sh
-bash scripts/ensure-services.sh
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/ensure-services.sh  # PostgreSQL and the OIDC provider the integration tests start
 . .venv/mc-env
 export PATH="$PWD/.venv/bin:$PATH"
 
-.venv/bin/ruff check mc mcd tests scripts
+.venv/bin/ruff check mc mcd tests scripts build
 # Build the driver every test uses once, before the parallel run (later builds are cache hits).
 .venv/bin/python -m mc driver build base >/dev/null
 # Every test owns what it creates (its own owner label, config dir, users), so they run in parallel;
