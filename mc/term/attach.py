@@ -7,9 +7,10 @@ then follows SIGWINCH; detach keys Ctrl-P Ctrl-Q; forwards signals only without 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
-import queue
+import select
 import signal
 import sys
 import termios
@@ -78,53 +79,82 @@ def run_attach(
     interactive: bool,
     on_detach: Callable[[], None] | None = None,
 ) -> int:
-    """Drive one Attach call. ``messages`` is the module with AttachRequest and friends."""
-    outbox: queue.Queue[Any] = queue.Queue()
-    outbox.put(messages.AttachRequest(init=init))
-    done = threading.Event()
+    """Drive one Attach call. ``messages`` is the module with AttachRequest and friends.
 
-    def requests() -> Iterator[Any]:
-        while True:
-            item = outbox.get()
-            if item is None:
-                return
-            yield item
-
+    Keystrokes are read by the request generator itself (gRPC's sending thread), waiting in select()
+    on stdin and a wake-up pipe: no queue and no extra thread between a key and the wire. Signal
+    handlers (resize, forwarded signals) leave their message in ``pending`` and wake the generator.
+    """
     stdin_fd = sys.stdin.fileno() if (tty or interactive) else -1
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     detached = threading.Event()
+    done = threading.Event()
+    pending: collections.deque[Any] = collections.deque()
+    wake_r, wake_w = os.pipe()
+    pipe_open = [True]
+    pipe_lock = threading.RLock()  # re-entrant: a signal handler may run inside wake()
 
-    def read_stdin() -> None:
-        detect = DetachFilter() if tty else None
+    def wake() -> None:
+        with pipe_lock:
+            if pipe_open[0]:  # never write to a closed (and maybe reused) descriptor
+                with contextlib.suppress(OSError):
+                    os.write(wake_w, b"x")
+
+    def requests() -> Iterator[Any]:
         try:
-            while not done.is_set():
-                data = os.read(stdin_fd, CHUNK)
+            yield messages.AttachRequest(init=init)
+            yield from keystrokes()
+        finally:
+            with pipe_lock:
+                pipe_open[0] = False
+                os.close(wake_r)
+                os.close(wake_w)
+
+    def keystrokes() -> Iterator[Any]:
+        detect = DetachFilter() if tty else None
+        watch = [wake_r] + ([stdin_fd] if stdin_fd >= 0 else [])
+        while not done.is_set():
+            try:
+                ready, _, _ = select.select(watch, [], [])
+            except InterruptedError:
+                continue
+            if wake_r in ready:
+                with contextlib.suppress(OSError):
+                    os.read(wake_r, 512)
+                while pending:
+                    yield pending.popleft()
+            if stdin_fd in ready and not done.is_set():
+                try:
+                    data = os.read(stdin_fd, CHUNK)
+                except OSError:
+                    data = b""
                 if not data:
-                    outbox.put(messages.AttachRequest(close_stdin=True))
-                    return
+                    yield messages.AttachRequest(close_stdin=True)
+                    watch = [wake_r]
+                    continue
                 if detect is not None:
                     data, detach = detect.feed(data)
                     if data:
-                        outbox.put(messages.AttachRequest(stdin=data))
+                        yield messages.AttachRequest(stdin=data)
                     if detach:
                         detached.set()
-                        outbox.put(messages.AttachRequest(detach=True))
-                        return
+                        yield messages.AttachRequest(detach=True)
+                        watch = [wake_r]
                 else:
-                    outbox.put(messages.AttachRequest(stdin=data))
-        except OSError:
-            return
+                    yield messages.AttachRequest(stdin=data)
 
     previous: dict[int, Any] = {}
 
     def on_winch(signum: int, frame: Any) -> None:
         size = terminal_size()
         if size:
-            outbox.put(messages.AttachRequest(resize=messages.TerminalSize(rows=size[0], cols=size[1])))
+            pending.append(messages.AttachRequest(resize=messages.TerminalSize(rows=size[0], cols=size[1])))
+            wake()
 
     def forward(signum: int, frame: Any) -> None:
-        outbox.put(messages.AttachRequest(signal=messages.Signal(number=signum)))
+        pending.append(messages.AttachRequest(signal=messages.Signal(number=signum)))
+        wake()
 
     code = 1
     with raw_mode(stdin_fd) if tty else contextlib.nullcontext():
@@ -133,8 +163,6 @@ def run_attach(
         else:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 previous[sig] = signal.signal(sig, forward)
-        if interactive or tty:
-            threading.Thread(target=read_stdin, name="attach-stdin", daemon=True).start()
         try:
             got_exit = False
             for resp in open_stream(requests()):
@@ -157,7 +185,7 @@ def run_attach(
                 raise Unavailable("the connection to the remote ended before the command did")
         finally:
             done.set()
-            outbox.put(None)
+            wake()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if detached.is_set():
