@@ -18,6 +18,7 @@ from mc.engine import labels as L
 from mc.engine.models import DriverInfo, Port, Session, SessionSpec
 from mc.engine.persist import project_config_dir
 from mc.errors import Conflict, InvalidArgument, McError, NotFound, PermissionDenied
+from mc.term.size import terminal_size
 
 if TYPE_CHECKING:
     from mc.config.store import Config
@@ -590,7 +591,7 @@ class LocalBackend:
         if tty:
             args.append("-t")
             args += ["-e", f"TERM={os.environ.get('TERM') or 'xterm-256color'}"]
-            size = _terminal_size() if local_terminal else None
+            size = terminal_size() if local_terminal else None
             if size:
                 args += ["-e", f"MC_TTY_SIZE={size[0]},{size[1]}"]
         for key, value in (env or {}).items():
@@ -678,17 +679,6 @@ class LocalBackend:
         reasons = [ln.split("FAILED:", 1)[1].strip() for ln in text.splitlines() if "[mc-init] FAILED:" in ln]
         reason = reasons[-1] if reasons else "its init did not finish"
         return f"session {session.id} failed to start: {reason} (mc session logs {session.id})"
-
-
-def _terminal_size() -> tuple[int, int] | None:
-    for fd in (1, 0, 2):
-        try:
-            size = os.get_terminal_size(fd)
-        except OSError:
-            continue
-        if size.lines and size.columns:
-            return size.lines, size.columns
-    return None
 
 
 def _secrets_tar(files: dict[str, bytes]) -> bytes:

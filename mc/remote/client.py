@@ -139,7 +139,8 @@ class RemoteBackend:
 
     # -- attach ---------------------------------------------------------------------------------
     def _attach(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
-        from mc.term.attach import run_attach, terminal_size
+        from mc.term.attach import run_attach
+        from mc.term.size import terminal_size
 
         init = session_pb2.AttachInit(session=ref, command=command, tty=tty, interactive=interactive)
         size = terminal_size() if tty else None

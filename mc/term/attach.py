@@ -19,6 +19,8 @@ import tty as ttymod
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from mc.term.size import terminal_size
+
 CTRL_P, CTRL_Q = b"\x10", b"\x11"
 CHUNK = 32 * 1024
 
@@ -32,16 +34,6 @@ def raw_mode(fd: int) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-def terminal_size(fd: int = 1) -> tuple[int, int] | None:
-    for candidate in (fd, 0, 2):
-        try:
-            size = os.get_terminal_size(candidate)
-            return size.lines, size.columns
-        except OSError:
-            continue
-    return None
 
 
 class DetachFilter:

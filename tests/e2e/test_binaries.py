@@ -7,11 +7,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from tests.conftest import ROOT, containers_of
 from tests.mcd_harness import mcd_env, wait_serving, write_config
+from tests.terminal import spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
 DIST = ROOT / "dist"
@@ -55,17 +55,8 @@ def test_binary_connect(binaries, docker_mc):
     mc = docker_mc
     sid = json.loads(run(mc, binaries / "mc", "session", "create", "--driver", "base", "--no-connect",
                          "-o", "json").stdout)["id"]
-    child = pexpect.spawn(str(binaries / "mc"), ["session", "connect", sid], env=mc.env, encoding="utf-8",
-                          timeout=60, dimensions=(27, 91))
-    child.delaybeforesend = None
-    child.expect(r"[#$] ")
-    child.sendline("stty size; echo bin-$((40+2))")
-    child.expect("27 91")
-    child.expect("bin-42")
-    child.sendline("exit 3")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 3
+    child = spawn(mc, "session", "connect", sid, rows=27, cols=91, command=[str(binaries / "mc")], timeout=60)
+    typing_resize_exit(child, (27, 91), (40, 120), 3)
 
 
 def test_binary_mcd_with_binary_mc(binaries, docker_mc, tmp_path):

@@ -9,17 +9,9 @@ import pexpect
 import pytest
 
 from tests.conftest import mc_command
+from tests.terminal import PROMPT, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
-PROMPT = r"[#$] $"
-
-
-def spawn(mc, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
-    cmd = mc_command()
-    child = pexpect.spawn(cmd[0], [*cmd[1:], *args], env=mc.env, cwd=str(mc.home), encoding="utf-8",
-                          timeout=120, dimensions=(rows, cols))
-    child.delaybeforesend = None
-    return child
 
 
 def new_session(mc) -> str:
@@ -33,19 +25,7 @@ def test_connect_typing_resize_and_exit_code(docker_mc):
     mc = docker_mc
     sid = new_session(mc)
     child = spawn(mc, "session", "connect", sid, rows=30, cols=100)
-    child.expect(PROMPT)
-    child.sendline("echo typed-$((6*7))")
-    child.expect("typed-42")
-    child.sendline("stty size")
-    child.expect("30 100")
-    child.setwinsize(50, 132)
-    time.sleep(0.2)
-    child.sendline("stty size")
-    child.expect("50 132")
-    child.sendline("exit 9")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 9
+    typing_resize_exit(child, (30, 100), (50, 132), 9)
 
 
 def test_detach_keeps_session_running(docker_mc):

@@ -15,9 +15,9 @@ import pytest
 
 from tests.conftest import containers_of, docker, mc_command
 from tests.mcd_harness import McdProcess, mcd_env, write_config
+from tests.terminal import PROMPT, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
-PROMPT = r"[#$] $"
 
 
 @pytest.fixture
@@ -158,31 +158,11 @@ def test_sigterm_drains_and_removes_the_socket(remote):
     assert not remote.daemon.socket.exists()
 
 
-def spawn(mc, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
-    cmd = mc_command()
-    child = pexpect.spawn(cmd[0], [*cmd[1:], *args], env=mc.env, cwd=str(mc.home), encoding="utf-8",
-                          timeout=60, dimensions=(rows, cols))
-    child.delaybeforesend = None
-    return child
-
-
 def test_remote_connect_echo_resize_exit_code(remote):
     mc = remote
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     child = spawn(mc, "-r", "t", "session", "connect", s["id"], rows=33, cols=111)
-    child.expect(PROMPT)
-    child.sendline("echo remote-$((20+22))")
-    child.expect("remote-42")
-    child.sendline("stty size")
-    child.expect("33 111")
-    child.setwinsize(45, 140)
-    time.sleep(0.3)
-    child.sendline("stty size")
-    child.expect("45 140")
-    child.sendline("exit 12")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 12
+    typing_resize_exit(child, (33, 111), (45, 140), 12)
 
 
 def test_remote_detach_and_client_kill(remote):
