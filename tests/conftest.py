@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -112,7 +111,3 @@ def containers_of(owner: str) -> list[str]:
 
 def docker(*args: str, check: bool = True) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
-
-
-def cleanup_path(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -105,7 +104,3 @@ def remove_containers(owner: str) -> None:
                          text=True).stdout.split()
     if out:
         subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
-
-
-def here_env() -> dict[str, str]:
-    return dict(os.environ)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from mc.config.atomic import locked, write_atomic
@@ -117,7 +116,3 @@ def token_provider(name: str, endpoint: dict[str, Any],
 def forget(name: str) -> None:
     """Drop a remote's stored tokens."""
     TokenStore(name).delete()
-
-
-def paths() -> list[Path]:
-    return sorted((config_dir() / "tokens").glob("*"))

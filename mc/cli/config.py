@@ -91,7 +91,7 @@ def set_(key: str, value: str) -> None:
 
 
 @app.command
-def reset(*, yes: Annotated[bool, Parameter(alias="-y")] = True) -> None:
+def reset() -> None:
     """Reset every setting to its default (configured remotes are kept)."""
     _store().reset()
     render.say("configuration reset to defaults")

@@ -52,9 +52,3 @@ def backend() -> Backend:
 
             _backend = LocalBackend.from_config(config())
     return _backend
-
-
-def reset() -> None:
-    """Forget cached state (used by tests that run several invocations in one process)."""
-    global remote, debug, _config, _backend
-    remote, debug, _config, _backend = None, False, None, None

@@ -74,7 +74,6 @@ def split_globals(argv: list[str]) -> tuple[str | None, bool, list[str]]:
 
 def run(argv: list[str]) -> int:
     """Run one ``mc`` invocation; return its exit code."""
-    debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
     try:
         context.remote, context.debug, tokens = split_globals(argv)
         result = app(tokens, exit_on_error=False, print_error=False)
@@ -83,7 +82,7 @@ def run(argv: list[str]) -> int:
         _fail(" ".join(m.strip() for m in message if m.strip()) or "invalid command line")
         return EXIT_USAGE
     except McError as exc:
-        if debug:
+        if context.debug:
             import traceback
 
             traceback.print_exc()
@@ -96,7 +95,7 @@ def run(argv: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception as exc:
-        if debug:
+        if context.debug:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1

@@ -115,11 +115,6 @@ class Config:
         return value
 
     @classmethod
-    def set_value(cls, name: str, value: Any, path: Path | None = None) -> None:
-        key = schema.resolve(name)
-        cls.update(lambda data: _put(data, key.path, value), path)
-
-    @classmethod
     def reset(cls, path: Path | None = None) -> None:
         """Back to defaults: everything but the remotes (those are removed with mc remote)."""
 

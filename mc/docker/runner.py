@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -30,11 +29,6 @@ class DockerError(errors.McError):
 
     def is_a(self, cls: type[errors.McError]) -> bool:
         return issubclass(self.category, cls)
-
-    def as_domain(self, message: str | None = None) -> errors.McError:
-        """The same failure as the domain error class (for callers that re-raise)."""
-        return self.category(message or str(self))
-
 
 class Docker:
     """A handle on one Docker engine (honours DOCKER_HOST, the context, and a socket path)."""
@@ -93,15 +87,6 @@ class Docker:
         out = self.text(*args, timeout=timeout)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
-    def call(self, *args: str, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
-        """Run a command attached to our terminal (interactive); return its exit code."""
-        argv = self.argv(*args)
-        self._trace(argv)
-        try:
-            return subprocess.call(argv, env=self.env, stdin=stdin, stdout=stdout, stderr=stderr)
-        except FileNotFoundError:
-            raise self._missing() from None
-
     def attached(self, *args: str, stdin: Any = None) -> tuple[int, bool, str]:
         """Run a command on our terminal (``exec``): (exit code, detached?, docker's own error).
 
@@ -149,10 +134,6 @@ class Docker:
         """A command's stdout (stderr merged) in chunks as it arrives; ``close()`` kills it."""
         proc = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return Stream(proc, self.argv(*args))
-
-    def available(self) -> bool:
-        return shutil.which(self.binary) is not None
-
 
 class Stream:
     """The output of a running docker command. Iterate for chunks (<= 64 KiB); close() ends it."""

@@ -92,6 +92,3 @@ class Cipher:
             return aead.decrypt(_unb64(parts[2]), _unb64(parts[3]), aad.encode())
         except (InvalidTag, ValueError):
             raise McError(f"{where}: failed authentication (the store was altered or the key is wrong)") from None
-
-    def needs_rotation(self, token: str) -> bool:
-        return token.split(".")[1:2] != [self._primary]

@@ -171,20 +171,6 @@ class ProjectStore:
         self.source.transact(lambda records: records.pop(project.id, None))
         return project
 
-    def rotate(self) -> int:
-        """Re-encrypt every record still under an old key with the first key."""
-        count = 0
-
-        def change(records: dict[str, str]) -> None:
-            nonlocal count
-            for pid, token in list(records.items()):
-                if self.cipher.needs_rotation(token):
-                    records[pid] = self._encode(self._decode(pid, token))
-                    count += 1
-
-        self.source.transact(change)
-        return count
-
     # -- sessions ------------------------------------------------------------------------------
     def credentials(self, url: str) -> tuple[str, Any] | None:
         """(URL to clone, Credentials as files) for a stored project, or None when unknown."""

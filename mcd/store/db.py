@@ -6,7 +6,6 @@ report a session whose container was removed behind its back (``gone``) until it
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -152,7 +151,3 @@ class DbRecords:
                     tx("DELETE FROM projects WHERE owner = ? AND id = ?", (self.owner, pid))
                     tx("INSERT INTO projects (owner, id, record, updated) VALUES (?, ?, ?, ?)",
                        (self.owner, pid, record, now()))
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
