@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -30,9 +31,19 @@ def typing_resize_exit(child: pexpect.spawn, size: tuple[int, int], new_size: tu
     child.sendline("stty size")
     child.expect(f"{size[0]} {size[1]}")
     child.setwinsize(*new_size)
+    # bash redraws its prompt on SIGWINCH; type only after that. On a loaded machine docker exec
+    # has been seen to drop a line typed during its own resize, so ask once more before failing.
+    with contextlib.suppress(pexpect.TIMEOUT):
+        child.expect(PROMPT, timeout=2)
     time.sleep(0.3)
-    child.sendline("stty size")
-    child.expect(f"{new_size[0]} {new_size[1]}")
+    for attempt in range(2):
+        child.sendline("stty size")
+        try:
+            child.expect(f"{new_size[0]} {new_size[1]}", timeout=15 if attempt == 0 else child.timeout)
+            break
+        except pexpect.TIMEOUT:
+            if attempt:
+                raise
     child.sendline(f"exit {code}")
     child.expect(pexpect.EOF)
     child.close()
