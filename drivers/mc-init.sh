@@ -1,31 +1,39 @@
 #!/bin/bash
-# mc-init.sh: the standard initialisation of every mc session. It is the container's entrypoint
-# (PID 1, root) in every driver image; mc adds it at build time. Its output is the session log.
+# mc-init.sh: the standard initialisation of every mc session. It is the container's entrypoint in
+# every driver image (run by docker's init as root; mc adds it at build time). Its output is the
+# session log. The contract with the engine (paths, file formats, exit codes) is in mc-lib.sh.
 #
 #  1. create the session user matching the host uid/gid (MC_UID/MC_GID)
-#  2. load the secrets file (/run/mc/secrets/env, copied in by mc, never in `docker inspect`)
-#  3. persistent configs: create targets under /mc-config and symlink the driver's sources
+#  2. secrets: move them from the image layer into the /run/mc tmpfs, readable by the user's group;
+#     read the session's environment (never sourced, never in this root shell's own environment:
+#     only the commands run as the session user get it)
+#  3. persistent configs: create targets under /mc-config and symlink the driver's sources (never
+#     under /app, never over a mounted volume)
 #  4. sshd with the user's key when MC_SSH=1
-#  5. clone the project (MC_PROJECT_URL) with the credentials named by MC_GIT_SSH_KEY/MC_GIT_TOKEN
+#  5. clone the project (MC_PROJECT_URL) with the credentials named by MC_GIT_SSH_KEY/MC_GIT_TOKEN,
+#     offered to the project's host only
 #  6. run /app/.mc/init.sh, the driver's pre_command and init.command
 #  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside)
-# A failing step is logged with its reason and the container exits with code 97 ("failed").
+# A failing step is logged with its reason and the container exits with code 97 ("failed"). A stop
+# during steps 1-6 ends the session at once (bash is not PID 1: docker's init forwards the signal).
 set -u
 umask 022
-RUN=/run/mc
-SECRETS=$RUN/secrets
-FAILED_EXIT=97
+# shellcheck source=drivers/mc-lib.sh
+. /usr/local/lib/mc/lib.sh
+RUN=$MC_RUN
 mkdir -p "$RUN"
 chmod 0755 "$RUN"
 rm -f "$RUN/ready" "$RUN/failed"
+USER_ENV=()
 
 log() { echo "[mc-init] $*"; }
 fail() {
     echo "[mc-init] FAILED: $*"
     echo "$*" >"$RUN/failed"
-    exit "$FAILED_EXIT"
+    exit "$MC_FAILED_EXIT"
 }
 
+# shellcheck disable=SC1091
 [ -f /etc/mc/driver.env ] && . /etc/mc/driver.env
 log "session ${MC_SESSION_ID:-?} starting (driver ${MC_DRIVER:-?})"
 
@@ -55,39 +63,56 @@ fi
 export HOME=$USER_HOME USER=$USER_NAME LOGNAME=$USER_NAME
 log "user $USER_NAME ($MC_UID:$MC_GID)"
 
+# Run a command as the session user, with the session's environment.
 as_user() {
     if [ "$MC_UID" = 0 ]; then
-        "$@"
+        env "${USER_ENV[@]}" "$@"
     else
-        setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- "$@"
+        setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- env "${USER_ENV[@]}" "$@"
     fi
 }
 
-# --- 2. secrets ---------------------------------------------------------------------------------
-if [ -d "$SECRETS" ]; then
-    chown -R "$MC_UID:$MC_GID" "$SECRETS"
-    chmod 0700 "$SECRETS"
-    chmod 0600 "$SECRETS"/* 2>/dev/null || true
+# --- 2. secrets and the session's environment -----------------------------------------------------
+if [ -d "$MC_INCOMING" ]; then
+    mkdir -p "$MC_SECRETS"
+    { cp -a "$MC_INCOMING/." "$MC_SECRETS/" && rm -rf "$MC_INCOMING"; } || fail "cannot move the secrets to $MC_SECRETS"
 fi
-if [ -r "$SECRETS/env" ]; then
-    set -a
-    . "$SECRETS/env"
-    set +a
-    log "loaded $(grep -c '=' "$SECRETS/env") secret variable(s)"
+if [ -d "$MC_SECRETS" ]; then
+    # root's, readable by the session user's group: the user cannot change what root reads
+    chown -R "0:$MC_GID" "$MC_SECRETS"
+    chmod 0750 "$MC_SECRETS"
+    chmod 0640 "$MC_SECRETS"/* 2>/dev/null || true
 fi
-cat >/etc/profile.d/mc.sh <<'PROFILE'
-# mc: the session's secrets and defaults for login shells (ssh, connect)
-if [ -r /run/mc/secrets/env ]; then set -a; . /run/mc/secrets/env; set +a; fi
-[ -d /app ] && case "$PWD" in "$HOME"|/) cd /app ;; esac
+mc_read_env "$MC_SECRETS/env" USER_ENV
+[ ${#USER_ENV[@]} -gt 0 ] && log "loaded ${#USER_ENV[@]} variable(s)"
+cat >/etc/profile.d/mc.sh <<PROFILE
+# mc: the session's environment for the session user's login shells (ssh, connect)
+if [ -n "\${BASH_VERSION:-}" ] && [ "\$(id -u)" = "$MC_UID" ] && [ -r /usr/local/lib/mc/lib.sh ]; then
+    . /usr/local/lib/mc/lib.sh
+    mc_export_env
+fi
+[ -d /app ] && case "\$PWD" in "\$HOME"|/) cd /app ;; esac
 PROFILE
 
 # --- 3. persistent configuration -----------------------------------------------------------------
+mounted() {  # a mount point at or below $1 (a volume the user mounted there): never replace it
+    awk -v p="$1" '$5 == p || index($5, p "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
 if [ -n "${MC_DRIVER_PERSISTENT:-}" ] && [ -n "${MC_CONFIG_DIR:-}" ] && [ -d "$MC_CONFIG_DIR" ]; then
     chown "$MC_UID:$MC_GID" /mc-config 2>/dev/null || true
     IFS=';' read -ra entries <<<"$MC_DRIVER_PERSISTENT"
     for entry in "${entries[@]}"; do
         IFS='|' read -r source target kind <<<"$entry"
-        case "$source" in "~/"*) source="$USER_HOME/${source#\~/}" ;; esac
+        case "$source" in \~/*) source="$USER_HOME/${source#\~/}" ;; esac
+        case "$source" in
+            /app | /app/* | /mc-config | /mc-config/* | "$RUN" | "$RUN"/*)
+                log "persistent $source skipped: not a place for persistent configuration"
+                continue ;;
+        esac
+        if mounted "$source"; then
+            log "persistent $source skipped: a volume is mounted there"
+            continue
+        fi
         if [ "$kind" = file ]; then
             as_user mkdir -p "$(dirname "$target")" && as_user touch "$target"
         else
@@ -131,33 +156,31 @@ fi
 export GIT_TERMINAL_PROMPT=0
 if [ -n "${MC_PROJECT_URL:-}" ]; then
     log "initializing project $MC_PROJECT_URL"
-    git_host=""
-    git_port=""
-    case "$MC_PROJECT_URL" in
-        ssh://*)
-            rest=${MC_PROJECT_URL#ssh://}; rest=${rest#*@}; hostport=${rest%%/*}
-            git_host=${hostport%%:*}; [ "$hostport" != "$git_host" ] && git_port=${hostport#*:} ;;
-        http://* | https://*) ;;
-        *@*:*) rest=${MC_PROJECT_URL#*@}; git_host=${rest%%:*} ;;
-    esac
+    git_host=${MC_GIT_HOST:-}
+    git_port=${MC_GIT_PORT:-}
     if [ -n "${MC_GIT_SSH_KEY:-}" ]; then
         [ -r "$MC_GIT_SSH_KEY" ] || fail "the project's ssh key file $MC_GIT_SSH_KEY is missing"
         as_user mkdir -p "$USER_HOME/.ssh"
         chmod 0700 "$USER_HOME/.ssh"
         install -m 0600 -o "$MC_UID" -g "$MC_GID" "$MC_GIT_SSH_KEY" "$USER_HOME/.ssh/id_mc_project"
+        # the key is offered to the project's host only
         cat >"$USER_HOME/.ssh/config" <<SSHCONF
-Host *
+Host ${git_host:-*}
     IdentityFile $USER_HOME/.ssh/id_mc_project
     IdentitiesOnly yes
+Host *
     BatchMode yes
     StrictHostKeyChecking yes
 SSHCONF
         chown "$MC_UID:$MC_GID" "$USER_HOME/.ssh/config"
     fi
-    if [ -n "$git_host" ] || [ -n "${MC_SSH_SCAN:-}" ]; then
+    scan=${MC_SSH_SCAN:-}
+    git_host_scan=""
+    [ "${MC_GIT_PROTOCOL:-}" = ssh ] && git_host_scan=$git_host
+    if [ -n "$git_host_scan" ] || [ -n "$scan" ]; then
         touch "$USER_HOME/.ssh/known_hosts" 2>/dev/null || { as_user mkdir -p "$USER_HOME/.ssh"; touch "$USER_HOME/.ssh/known_hosts"; }
-        for h in $git_host ${MC_SSH_SCAN:-}; do
-            if [ "$h" = "$git_host" ] && [ -n "$git_port" ]; then
+        for h in $git_host_scan $scan; do
+            if [ "$h" = "$git_host_scan" ] && [ -n "$git_port" ]; then
                 ssh-keyscan -T 5 -p "$git_port" "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
             else
                 ssh-keyscan -T 5 "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
@@ -167,14 +190,16 @@ SSHCONF
     fi
     if [ -n "${MC_GIT_TOKEN:-}" ]; then
         [ -r "$MC_GIT_TOKEN" ] || fail "the project's token file $MC_GIT_TOKEN is missing"
-        as_user git config --global credential.helper "/usr/local/bin/mc-exec --git-credential"
+        # asked by git for the project's protocol and host only (and the helper checks them again)
+        as_user git config --global "credential.${MC_GIT_PROTOCOL:-https}://${git_host}${git_port:+:$git_port}.helper" \
+            /usr/local/bin/mc-git-credential
     fi
     [ -e /app ] || mkdir -p /app
     if [ -n "$(ls -A /app 2>/dev/null)" ]; then
         log "/app is not empty; skipping the clone"
     else
         chown "$MC_UID:$MC_GID" /app
-        out=$(cd / && as_user git clone -q "$MC_PROJECT_URL" /app 2>&1)
+        out=$(cd / && as_user git clone -q -- "$MC_PROJECT_URL" /app 2>&1)
         rc=$?
         [ -n "$out" ] && printf '%s\n' "$out"
         [ $rc = 0 ] || fail "git clone of $MC_PROJECT_URL failed: $(printf '%s' "$out" | grep -v '^$' | tail -n 1)"
@@ -210,7 +235,7 @@ stop() {
 trap stop TERM INT HUP
 ( while read -r line <"$RUN/control"; do
       # a moment's grace so that `mc stop` itself returns before the session ends
-      [ "$line" = stop ] && { sleep 1; kill -TERM 1; break; }
+      [ "$line" = stop ] && { sleep 1; kill -TERM $$; break; }
   done ) &
 while :; do
     sleep infinity &

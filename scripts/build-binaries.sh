@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/pyinstaller ] || bash scripts/setup.sh
-stamp=$(cat pyproject.toml build/*.py build/*.spec $(git ls-files mc mcd drivers 2>/dev/null || find mc mcd drivers -type f) \
-        2>/dev/null | sha256sum | cut -c1-16)
+mapfile -t sources < <(git ls-files mc mcd drivers 2>/dev/null || find mc mcd drivers -type f)
+stamp=$(cat pyproject.toml build/*.py build/*.spec "${sources[@]}" 2>/dev/null | sha256sum | cut -c1-16)
 if [ -x dist/mc ] && [ -x dist/mcd ] && [ -x dist/mc-onefile ] && [ "$(cat dist/.stamp 2>/dev/null)" = "$stamp" ]; then
     echo "build-binaries: dist/ is up to date" >&2
     exit 0

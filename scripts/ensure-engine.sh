@@ -17,8 +17,8 @@ apt_install() {
     if [ "$(id -u)" != 0 ]; then
         say "need root to install $*; install them yourself"; exit 1
     fi
-    if [ ! -f /var/lib/apt/lists/.mc-updated ] || [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v lock)" ]; then
-        apt-get update -qq && touch /var/lib/apt/lists/.mc-updated
+    if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then  # no package lists yet
+        apt-get update -qq
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }

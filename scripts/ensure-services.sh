@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what the integration tests start themselves: PostgreSQL (a throw-away cluster per test
-# run) and the OIDC provider (the npm package oidc-provider, in tests/oidc/node_modules).
+# Install what the tests need beyond Python: PostgreSQL (a throw-away cluster per test run), the
+# OIDC provider (the npm package oidc-provider, in tests/oidc/node_modules) and shellcheck.
 # Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "ensure-services: installing postgresql" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+    echo "ensure-services: installing shellcheck" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
 fi
 
 if [ -f tests/oidc/package.json ] && [ ! -d tests/oidc/node_modules/oidc-provider ]; then

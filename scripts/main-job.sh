@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# shellcheck source=/dev/null # written by setup.sh
 . .venv/mc-env
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== mc session create (default driver, this directory mounted at /app)" >&2
+# shellcheck disable=SC2016 # the script runs in the session
 mc session create --mount . --no-connect --rm --run '
     set -e
     echo "agent:   $(goose --version)"

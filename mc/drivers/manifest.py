@@ -8,11 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mc.contract import APP_DIR, CONFIG_DIR, INCOMING_DIR, RUN_DIR
 from mc.errors import InvalidArgument
 
 MANIFEST = "mc-driver.yaml"
 DEFAULT_CONNECT = ["bash", "-l"]
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+# Where a persistent config cannot live: the project checkout and mc's own directories.
+_NOT_PERSISTENT = (APP_DIR, CONFIG_DIR, RUN_DIR, INCOMING_DIR)
+
+
+def _plain_path(path: str) -> bool:
+    """No '..' segment and none of the characters mc uses to pass the list to mc-init."""
+    return ".." not in path.split("/") and not any(ch in path for ch in "|;\n\0")
 
 
 @dataclass
@@ -147,10 +155,14 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         )
         if pc.type not in ("directory", "file"):
             raise c.fail(f"{where}type", "directory or file", pc.type)
-        if not pc.target.startswith("/mc-config/"):
-            raise c.fail(f"{where}target", "a path under /mc-config/", pc.target)
-        if not (pc.source.startswith("/") or pc.source.startswith("~/")):
+        if not pc.target.startswith(f"{CONFIG_DIR}/") or not _plain_path(pc.target):
+            raise c.fail(f"{where}target", f"a path under {CONFIG_DIR}/", pc.target)
+        if not (pc.source.startswith("/") or pc.source.startswith("~/")) or not _plain_path(pc.source):
             raise c.fail(f"{where}source", "an absolute path or ~/path", pc.source)
+        if any(pc.source == p or pc.source.startswith(p + "/") for p in _NOT_PERSISTENT):
+            # /app is the user's checkout (a mounted host directory, or the clone's target)
+            raise c.fail(f"{where}source", f"a path outside {', '.join(_NOT_PERSISTENT)} (e.g. ~/.tool)",
+                         pc.source)
         m.persistent_configs.append(pc)
     connect = data.get("connect")
     if connect is not None:

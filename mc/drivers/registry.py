@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mc.config.paths import config_dir
+from mc.contract import SHARED_FILES
 from mc.drivers import manifest as manifest_mod
 from mc.drivers.manifest import Manifest
 from mc.errors import InvalidArgument, NotFound
 
-SHARED_FILES = ("mc-init.sh", "mc-exec", "mc-incontainer")
+__all__ = ["SHARED_FILES", "Driver", "builtin_dir", "resolve"]
 
 
 @dataclass

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mc import __version__
-from mc.config.schema import is_secret_name
+from mc import __version__, contract
 from mc.docker import Docker, DockerError
 from mc.docker.runner import Stream
 from mc.engine import labels as L
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
 
-FAILED_EXIT = 97  # mc-init.sh's exit code when a step fails
+FAILED_EXIT = contract.FAILED_EXIT
 SESSION_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"]
 SSH_CAPS = ["SYS_CHROOT", "AUDIT_WRITE"]
 _PORT_RE = re.compile(r"([0-9.]+|\[[0-9a-f:]*\]|::):(\d+)->(\d+)/tcp")
@@ -323,25 +322,20 @@ class LocalBackend:
         if spec.project:
             project_id, project_url, creds = self._project(spec.project)
 
-        # environment: driver defaults < user config services < -e
+        # environment: driver defaults < user config services < -e. What the user gives, and every
+        # sensitive value, goes to the secrets file (never argv, `docker inspect` or PID 1's env);
+        # the driver's plain defaults are container environment.
+        specs.check_env(spec.env)
         plain: dict[str, str] = {}
         secret: dict[str, str] = {}
-
-        def put(name: str, value: str, sensitive: bool) -> None:
-            plain.pop(name, None)
-            secret.pop(name, None)
-            (secret if sensitive else plain)[name] = value
-
         for var in m.environment:
-            if var.default is not None:
-                put(var.name, var.default, var.sensitive)
-        for name, value in self.service_env.items():
-            put(name, value, True)
-        for name, value in spec.env.items():
-            var = m.env_spec(name)
-            put(name, value, (var is not None and var.sensitive) or is_secret_name(name))
+            if var.default is not None and not var.name.startswith(contract.RESERVED_PREFIX):
+                (secret if var.sensitive else plain)[var.name] = var.default
+        for name, value in {**self.service_env, **spec.env}.items():
+            plain.pop(name, None)
+            secret[name] = value
         missing = [v.name for v in m.environment if v.required and v.name not in plain and v.name not in secret
-                   and not v.name.startswith("MC_")]
+                   and not v.name.startswith(contract.RESERVED_PREFIX)]
         if missing:
             raise InvalidArgument(
                 f"driver '{driver.name}' requires {', '.join(missing)}: pass -e {missing[0]}=VALUE"
@@ -357,7 +351,6 @@ class LocalBackend:
 
         import json
         import secrets
-        import shlex
         from datetime import UTC, datetime
 
         session_id = secrets.token_hex(4)
@@ -382,16 +375,17 @@ class LocalBackend:
             L.OWNER: spec.owner or self.owner, L.USER: f"{self.uid}:{self.gid}",
             L.CONNECT: json.dumps(m.connect), L.SSH: "1" if spec.ssh else "", L.VERSION: __version__,
         }
-        env = {
-            "MC_SESSION_ID": session_id, "MC_UID": str(self.uid), "MC_GID": str(self.gid),
-            **plain,
-        }
+        env = {**plain, "MC_SESSION_ID": session_id, "MC_UID": str(self.uid), "MC_GID": str(self.gid)}
         if persist_dir or persist_volume:
-            env["MC_CONFIG_DIR"] = "/mc-config"
-            env["MC_DRIVER_CONFIG_DIR"] = f"/mc-config/{driver.name}"
+            env["MC_CONFIG_DIR"] = contract.CONFIG_DIR
+            env["MC_DRIVER_CONFIG_DIR"] = f"{contract.CONFIG_DIR}/{driver.name}"
         if spec.project:
+            from mc.projects.urls import parse as parse_url
+
+            scheme, git_host, git_port, _ = parse_url(project_url)
             env["MC_PROJECT_URL"] = project_url
-            env.setdefault("MC_PROJECT_TYPE", "git")
+            env["MC_PROJECT_TYPE"] = "git"
+            env["MC_GIT_PROTOCOL"], env["MC_GIT_HOST"], env["MC_GIT_PORT"] = scheme or "ssh", git_host, git_port
             scan = " ".join(self.ssh_scan)
             if scan:
                 env["MC_SSH_SCAN"] = scan
@@ -404,7 +398,9 @@ class LocalBackend:
 
         caps = SESSION_CAPS + (SSH_CAPS if spec.ssh else [])
         args = ["create", "--pull=never", "--name", container, "--hostname", spec.name or container,
-                "--network", self.network, "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
+                "--network", self.network, "--init",
+                "--mount", f"type=tmpfs,destination={contract.RUN_DIR},tmpfs-mode=0755",
+                "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
         for cap in caps:
             args += ["--cap-add", cap]
         args += ["--pids-limit", str(spec.pids_limit or self.pids_limit)]
@@ -433,7 +429,7 @@ class LocalBackend:
 
         secret_files = dict(creds.files)
         if secret:
-            secret_files["env"] = "".join(f"{k}={shlex.quote(v)}\n" for k, v in secret.items()).encode()
+            secret_files[contract.ENV_FILE] = contract.env_file(secret)
 
         simple = not networks and not secret_files
         if simple:  # one docker call instead of create + start
@@ -596,8 +592,7 @@ class LocalBackend:
                 args += ["-e", f"MC_TTY_SIZE={size[0]},{size[1]}"]
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
-        args += ["-u", session.user or f"{self.uid}:{self.gid}", session.container, "/usr/local/bin/mc-exec",
-                 *command]
+        args += ["-u", session.user or f"{self.uid}:{self.gid}", session.container, contract.EXEC, *command]
         return args
 
     def open_attach(self, ref: str, command: list[str], *, tty: bool, interactive: bool,
@@ -682,18 +677,19 @@ class LocalBackend:
 
 
 def _secrets_tar(files: dict[str, bytes]) -> bytes:
+    """The secrets for ``docker cp``: into INCOMING_DIR, which mc-init moves to the /run/mc tmpfs."""
     import io
     import tarfile
 
+    incoming = contract.INCOMING_DIR.lstrip("/")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name in ("run/mc", "run/mc/secrets"):
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.DIRTYPE
-            info.mode = 0o755 if name == "run/mc" else 0o700
-            tar.addfile(info)
+        info = tarfile.TarInfo(incoming)
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o700
+        tar.addfile(info)
         for name, content in files.items():
-            info = tarfile.TarInfo(f"run/mc/secrets/{name}")
+            info = tarfile.TarInfo(f"{incoming}/{name}")
             info.size = len(content)
             info.mode = 0o600
             tar.addfile(info, io.BytesIO(content))

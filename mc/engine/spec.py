@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 
+from mc.contract import ENV_NAME, MAX_ENV, MAX_ENV_NAME, MAX_ENV_TOTAL, MAX_ENV_VALUE, RESERVED_PREFIX
 from mc.engine.models import Volume
 from mc.errors import InvalidArgument
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -18,13 +18,40 @@ def parse_env(items: list[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not _ENV_NAME.match(key):
+        if not ENV_NAME.match(key):
             raise InvalidArgument(f"-e {key!r}: expected KEY=VALUE with KEY a variable name")
         if not sep:
             if key not in os.environ:
                 raise InvalidArgument(f"-e {key}: no '=' and {key} is not set in your environment")
             value = os.environ[key]
         env[key] = value
+    return env
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A caller's text in a message: printable, short."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return repr(clean + ("..." if len(text) > limit else ""))
+
+
+def check_env(env: dict[str, str]) -> dict[str, str]:
+    """The engine's check of a caller's environment (the CLI's parsing is not enough: mcd takes any
+    map from the wire). Names are variable names outside MC_*, values carry no NUL, sizes are bounded."""
+    if len(env) > MAX_ENV:
+        raise InvalidArgument(f"-e: at most {MAX_ENV} variables")
+    total = 0
+    for key, value in env.items():
+        if len(key) > MAX_ENV_NAME or not ENV_NAME.match(key):
+            raise InvalidArgument(f"-e {_shown(key)}: not a variable name (letters, digits, '_')")
+        if key.startswith(RESERVED_PREFIX):
+            raise InvalidArgument(f"-e {key}: names starting with {RESERVED_PREFIX} are reserved for mc")
+        if "\0" in value:
+            raise InvalidArgument(f"-e {key}: the value contains a NUL byte")
+        if len(value) > MAX_ENV_VALUE:
+            raise InvalidArgument(f"-e {key}: the value is longer than {MAX_ENV_VALUE // 1024} KiB")
+        total += len(key) + len(value)
+    if total > MAX_ENV_TOTAL:
+        raise InvalidArgument(f"-e: the variables are larger than {MAX_ENV_TOTAL // 1024} KiB in all")
     return env
 
 

@@ -21,7 +21,6 @@ from mc.projects.crypto import Cipher
 from mc.projects.urls import clone_url, normalize
 
 KEY_ENV = "MC_PROJECT_ENCRYPTION_KEY"
-SECRETS_DIR = "/run/mc/secrets"
 
 
 @dataclass
@@ -174,6 +173,7 @@ class ProjectStore:
     # -- sessions ------------------------------------------------------------------------------
     def credentials(self, url: str) -> tuple[str, Any] | None:
         """(URL to clone, Credentials as files) for a stored project, or None when unknown."""
+        from mc.contract import GIT_SSH_KEY_FILE, GIT_TOKEN_FILE, SECRETS_DIR
         from mc.engine.local import Credentials
 
         project = self.find(url)
@@ -182,11 +182,11 @@ class ProjectStore:
         creds = Credentials()
         if project.auth_type == "ssh":
             secret = project.secret if project.secret.endswith("\n") else project.secret + "\n"
-            creds.files["git_ssh_key"] = secret.encode()
-            creds.env["MC_GIT_SSH_KEY"] = f"{SECRETS_DIR}/git_ssh_key"
+            creds.files[GIT_SSH_KEY_FILE] = secret.encode()
+            creds.env["MC_GIT_SSH_KEY"] = f"{SECRETS_DIR}/{GIT_SSH_KEY_FILE}"
         elif project.auth_type == "token":
-            creds.files["git_token"] = project.secret.encode()
-            creds.env["MC_GIT_TOKEN"] = f"{SECRETS_DIR}/git_token"
+            creds.files[GIT_TOKEN_FILE] = project.secret.encode()
+            creds.env["MC_GIT_TOKEN"] = f"{SECRETS_DIR}/{GIT_TOKEN_FILE}"
             creds.env["MC_GIT_USER"] = project.username or "x-access-token"
         # the given URL wins when it is a full URL (the user chose ssh or https explicitly)
         given = clone_url(url, project.auth_type)

@@ -152,7 +152,33 @@ def test_secrets_through_env_stay_out_of_inspect(backend, capfd):
     assert backend.run(s.id, 'echo "$MY_API_KEY/$PLAIN"') == 0
     assert f"{TOKEN}/shown" in capfd.readouterr().out
     inspect = subprocess.run(["docker", "inspect", s.container], capture_output=True, text=True).stdout
-    assert TOKEN not in inspect and "PLAIN=shown" in inspect
+    assert TOKEN not in inspect and "PLAIN=shown" not in inspect
+
+
+@pytest.mark.parametrize("env", [
+    {"X_TOKEN=$(id>/tmp/pwned)#": "v"},
+    {"Y_SECRET\nid >/tmp/pwned\nZ": "w"},
+    {"MC_UID": "0"},
+    {"MC_GID": "0"},
+    {"": "x"},
+    {"OK": "nul\0byte"},
+])
+def test_env_is_checked_by_the_engine(backend, env):
+    """Keys are variable names outside MC_* whichever door they come through (mcd takes any map)."""
+    with pytest.raises(InvalidArgument, match="-e"):
+        backend.create(SessionSpec(driver="base", env=env), quiet=True)
+    assert backend.list() == []
+
+
+def test_env_values_are_data_not_code(backend, capfd):
+    payload = {"A_TOKEN": "$(touch /tmp/pwned-a)", "B": "`touch /tmp/pwned-b`\nC=1; touch /tmp/pwned-c",
+               "D_KEY": "it's \"quoted\" \\ and $HOME"}
+    s = backend.create(SessionSpec(driver="base", env=payload), quiet=True)
+    backend.wait_ready(s.id)
+    capfd.readouterr()
+    assert backend.run(s.id, 'printf "%s|" "$A_TOKEN" "$B" "$D_KEY"; ls /tmp/pwned-* 2>/dev/null | wc -l') == 0
+    out = capfd.readouterr().out
+    assert out.startswith("|".join(payload.values()) + "|") and out.rstrip().endswith("0")
 
 
 def test_close_all(backend):

@@ -15,6 +15,7 @@ if [ ! -d /srv/git/private.git ]; then
     git -C "$work" init -q -b main
     mkdir -p "$work/.mc"
     echo "# private project" >"$work/README.md"
+    # shellcheck disable=SC2016 # expanded when the project's init runs
     printf '#!/bin/bash\necho "project init ran as $(id -un)" > /app/.mc-init-ran\n' >"$work/.mc/init.sh"
     git -C "$work" add -A
     git -C "$work" -c user.name=t -c user.email=t@t commit -qm "initial"

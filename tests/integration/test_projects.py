@@ -17,6 +17,7 @@ from tests.conftest import RUN_CACHE, containers_of, docker
 pytestmark = pytest.mark.engine
 HERE = Path(__file__).resolve().parent.parent / "gitserver"
 TOKEN = "ghp_SENTINELTOKEN0123456789abcdef"
+SENTINEL = "sk-DRIVERFLOW-5e1d0c7a"
 
 
 def _gitserver_image() -> str:
@@ -162,6 +163,13 @@ def test_clone_with_token_pushes_and_keeps_token_out_of_git_config(docker_mc, gi
     assert "pushed-over-http" in _git_log(gitserver)
     session = json.loads(mc.ok("session", "list", "-o", "json"))[0]
     _assert_nowhere(mc, session, TOKEN)
+    # the token goes to the project's host and protocol only: not to another server that asks
+    ask = "printf 'protocol=%s\\nhost=%s\\npath=x.git\\n\\n' {} {} | GIT_TERMINAL_PROMPT=0 git credential fill"
+    host = gitserver["name"]
+    assert TOKEN in mc.ok("session", "exec", session["id"], "--", "bash", "-c", ask.format("http", host))
+    for protocol, other in (("http", "evil.example"), ("https", "evil.example"), ("https", host)):
+        proc = mc.run("session", "exec", session["id"], "--", "bash", "-c", ask.format(protocol, other))
+        assert TOKEN not in proc.stdout + proc.stderr
 
 
 def _assert_nowhere(mc, session: dict, secret: str) -> None:
@@ -227,3 +235,48 @@ def test_persistent_config_through_mcd_is_a_volume_per_user_and_project(docker_m
         daemon.stop()
         for v in docker("volume", "ls", "--filter", f"label=mc.owner={mc.owner}", "-q").split():
             docker("volume", "rm", "-f", v, check=False)
+
+
+BUILTIN_DRIVERS = ["base", "goose", "claude-code", "opencode", "aider"]
+
+
+@pytest.mark.parametrize("driver", BUILTIN_DRIVERS)
+def test_every_driver_clones_keeps_its_config_and_gets_the_env(docker_mc, gitserver, driver):
+    """The flow every session takes (clone, persistent config, env and secrets), with each built-in
+    driver: the default one is what users run."""
+    mc = docker_mc
+    mc.ok("project", "add", gitserver["http"], "--token", "-", input=TOKEN + "\n")
+    info = json.loads(mc.ok("driver", "info", driver, "-o", "json"))
+    kept = next(p["source"] for p in info["persistent_configs"] if p["type"] == "directory")
+    first = json.loads(mc.ok("session", "create", "--driver", driver, "--project", gitserver["http"],
+                             "--network", gitserver["network"], "-e", f"MY_API_KEY={SENTINEL}", "--no-connect",
+                             "-o", "json", timeout=1800))
+    out = mc.ok("session", "exec", first["id"], "--", "bash", "-lc",
+                f'cat /app/README.md /app/.mc-init-ran; echo "key=$MY_API_KEY"; mkdir -p {kept} && '
+                f'echo kept-across-sessions > {kept}/mc-test-note; git -C /app log --format=%s -1')
+    lines = out.splitlines()
+    assert lines[0] == "# private project" and lines[1].startswith("project init ran as ")
+    assert lines[2:] == [f"key={SENTINEL}", "initial"]
+    _assert_nowhere(mc, first, TOKEN)
+    _assert_nowhere(mc, first, SENTINEL)
+    mc.ok("session", "close", first["id"])
+    second = mc.run("session", "create", "--driver", driver, "--project", gitserver["http"],
+                    "--network", gitserver["network"], "--no-connect", "--rm", "--run", f"cat {kept}/mc-test-note")
+    assert second.returncode == 0 and second.stdout.strip() == "kept-across-sessions", second.stderr
+
+
+def test_a_mounted_checkout_is_never_touched_by_init(docker_mc, tmp_path):
+    """Bare `mc` mounts the user's checkout at /app: init (as root) must leave it as it was, and a
+    second session too (the default driver once replaced a real .goose/ with a dangling link)."""
+    mc = docker_mc
+    work = tmp_path / "checkout"
+    (work / ".goose").mkdir(parents=True)
+    (work / ".goose" / "hints.md").write_text("mine\n")
+    before = sorted((p.relative_to(work), p.is_symlink(), p.stat().st_uid) for p in work.rglob("*"))
+    for _ in range(2):
+        proc = mc.run("session", "create", "--driver", "goose", "--mount", str(work), "--no-connect", "--rm",
+                      "--run", "ls -A /app", timeout=1800)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == [".goose"]
+    assert sorted((p.relative_to(work), p.is_symlink(), p.stat().st_uid) for p in work.rglob("*")) == before
+    assert (work / ".goose" / "hints.md").read_text() == "mine\n"

@@ -142,17 +142,32 @@ def test_env_precedence_and_secrets_never_leak(docker_mc):
     out = mc.ok("session", "exec", s["id"], "--", "bash", "-lc", "echo $OPENAI_API_KEY")
     assert out.strip() == SENTINEL
     inspect = docker("inspect", s["container"])
-    assert SENTINEL not in inspect and "from-flag" not in inspect
-    assert "PLAIN_VAR=visible" in inspect
+    assert SENTINEL not in inspect and "from-flag" not in inspect and "PLAIN_VAR" not in inspect
     logs = mc.ok("session", "logs", s["id"])
     assert SENTINEL not in logs
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert SENTINEL not in ps
     for args in (["session", "list"], ["session", "list", "-o", "json"], ["session", "show", s["id"]]):
         assert SENTINEL not in mc.ok(*args)
-    # the secrets file in the session is the user's alone
-    mode = mc.ok("session", "exec", s["id"], "--", "stat", "-c", "%a %u", "/run/mc/secrets/env").split()
-    assert mode == ["600", str(os.getuid())]
+    # the secrets file is root's, readable by the session user's group, on a tmpfs: not in the
+    # container's filesystem (export, commit) at all
+    mode = mc.ok("session", "exec", s["id"], "--", "stat", "-c", "%a %u %g", "/run/mc/secrets/env").split()
+    assert mode == ["640", "0", str(os.getgid())]
+    export = subprocess.run(["docker", "export", s["container"]], capture_output=True).stdout
+    assert len(export) > 10_000_000 and SENTINEL.encode() not in export
+
+
+def test_the_users_environment_never_reaches_root(docker_mc):
+    """What a user passes reaches the session user's processes only: no process running as root in
+    the session has it (LD_PRELOAD, BASH_ENV and friends cannot reach root's commands)."""
+    mc = docker_mc
+    s = create(mc, "-e", "MY_MARK=user-value-42", "-e", "BASH_ENV=/tmp/not-for-root")
+    assert mc.ok("session", "exec", s["id"], "--", "sh", "-c", "echo $MY_MARK").strip() == "user-value-42"
+    root_envs = docker("exec", "-u", "0", s["container"], "bash", "-c",
+                       'for p in /proc/[0-9]*; do [ "$(stat -c %u "$p")" = 0 ] && tr "\\0" "\\n" <"$p/environ"; '
+                       'done; true')
+    assert "MC_SESSION_ID=" in root_envs  # we did read root's processes
+    assert "user-value-42" not in root_envs and "/tmp/not-for-root" not in root_envs
 
 
 def test_required_driver_variable(docker_mc, tmp_path):

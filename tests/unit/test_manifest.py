@@ -70,8 +70,10 @@ persistent_configs:
 """
 
 
-def test_spec_example_parses():
-    m = manifest.parse(yaml.safe_load(SPEC_EXAMPLE), "mc-driver.yaml")
+def test_spec_example_parses_once_its_persistent_source_leaves_app():
+    with pytest.raises(InvalidArgument, match=r"persistent_configs\[0\]\.source: expected a path outside /app"):
+        manifest.parse(yaml.safe_load(SPEC_EXAMPLE), "mc-driver.yaml")
+    m = manifest.parse(yaml.safe_load(SPEC_EXAMPLE.replace('"/app/.goose"', '"~/.goose"')), "mc-driver.yaml")
     assert m.name == "goose" and m.command == "/entrypoint.sh" and m.ports == [8000, 22]
     assert m.env_spec("MCP_HOST").required and m.env_spec("MCP_HOST").default == "http://localhost:8000"
     assert m.env_spec("MC_GIT_TOKEN").sensitive
@@ -98,6 +100,16 @@ def test_builtin_manifests_are_valid(name):
          "persistent_configs[0].target", "/mc-config/"),
         ("name: x\npersistent_configs:\n  - source: /a\n    target: /mc-config/a\n    type: socket",
          "persistent_configs[0].type", "directory or file"),
+        ("name: x\npersistent_configs:\n  - source: /app\n    target: /mc-config/a",
+         "persistent_configs[0].source", "outside /app"),
+        ("name: x\npersistent_configs:\n  - source: ~/../../app/x\n    target: /mc-config/a",
+         "persistent_configs[0].source", "an absolute path or ~/path"),
+        ("name: x\npersistent_configs:\n  - source: /run/mc/x\n    target: /mc-config/a",
+         "persistent_configs[0].source", "outside"),
+        ("name: x\npersistent_configs:\n  - source: ~/a|b\n    target: /mc-config/a",
+         "persistent_configs[0].source", "an absolute path"),
+        ("name: x\npersistent_configs:\n  - source: ~/a\n    target: /mc-config/../etc",
+         "persistent_configs[0].target", "/mc-config/"),
         ("name: x\ninit: /start.sh", "init", "a mapping"),
         ("name: x\nconnect:\n  command: 5", "connect.command", "a command"),
         ("name: x\nflavour: spicy", "flavour", "one of"),

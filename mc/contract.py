@@ -1,0 +1,49 @@
+"""The session contract: what the engine and the container side (drivers/mc-lib.sh, mc-init.sh,
+mc-exec) agree on. One home for the paths, file names, variable names and exit codes; a unit test
+checks that drivers/mc-lib.sh spells them the same way.
+
+How a value reaches a session:
+- mc's own facts (``MC_*``) and the driver's non-secret defaults are container environment (``-e``);
+- everything a user gives (``-e``, service keys from the config) and every secret goes into
+  ``secrets/env`` (KEY=VALUE records separated by NUL bytes) and the credential files, copied into
+  ``INCOMING_DIR`` before the start and moved by mc-init into the ``RUN_DIR`` tmpfs. That file is
+  read, never sourced, and only processes of the session user see its values.
+"""
+
+from __future__ import annotations
+
+import re
+
+APP_DIR = "/app"
+CONFIG_DIR = "/mc-config"
+RUN_DIR = "/run/mc"  # a tmpfs: ready, failed, control, secrets/
+INCOMING_DIR = "/run/mc-incoming"  # where `docker cp` puts the secrets before the start
+SECRETS_DIR = f"{RUN_DIR}/secrets"
+ENV_FILE = "env"
+GIT_SSH_KEY_FILE = "git_ssh_key"
+GIT_TOKEN_FILE = "git_token"
+FAILED_EXIT = 97  # mc-init.sh's exit code when a start step fails
+EXEC = "/usr/local/bin/mc-exec"
+SIGNAL = "/usr/local/bin/mc-signal"
+
+# Files mc adds to every driver image: name in drivers/ -> path in the image.
+SHARED_FILES = {
+    "mc-init.sh": "/mc-init.sh",
+    "mc-lib.sh": "/usr/local/lib/mc/lib.sh",
+    "mc-exec": EXEC,
+    "mc-git-credential": "/usr/local/bin/mc-git-credential",
+    "mc-signal": SIGNAL,
+    "mc-incontainer": "/usr/local/bin/mc",
+}
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_PREFIX = "MC_"  # names that belong to mc; a user cannot set them
+MAX_ENV = 256  # variables a caller may pass
+MAX_ENV_NAME = 256
+MAX_ENV_VALUE = 128 * 1024
+MAX_ENV_TOTAL = 1024 * 1024
+
+
+def env_file(values: dict[str, str]) -> bytes:
+    """``secrets/env``: NUL-separated KEY=VALUE records (names and values already checked)."""
+    return b"".join(f"{k}={v}".encode() + b"\0" for k, v in values.items())
