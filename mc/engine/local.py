@@ -598,12 +598,15 @@ class LocalBackend:
     def open_attach(self, ref: str, command: list[str], *, tty: bool, interactive: bool,
                     size: tuple[int, int] | None = None) -> AttachProcess:
         """Start a command for a program to drive (mcd's Attach): see mc.engine.attach."""
-        from mc.engine.attach import AttachProcess, new_exec_id
+        from mc.engine import spec as specs
+        from mc.engine.attach import AttachProcess, clamp_size, new_exec_id
 
+        specs.check_command(command)
         session = self.get(ref)
         exec_id = new_exec_id()
         env = {"MC_EXEC_ID": exec_id}
         if tty and size:
+            size = clamp_size(*size)
             env["MC_TTY_SIZE"] = f"{size[0]},{size[1]}"
         argv = self.exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty,
                               interactive=interactive or tty, env=env, local_terminal=False)

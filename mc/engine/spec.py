@@ -55,6 +55,19 @@ def check_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+MAX_ARGS = 4096
+MAX_COMMAND = 256 * 1024
+
+
+def check_command(command: list[str]) -> list[str]:
+    """A command to run in a session, as a caller sent it: no NUL bytes, bounded in count and size."""
+    if len(command) > MAX_ARGS or sum(len(a) + 1 for a in command) > MAX_COMMAND:
+        raise InvalidArgument(f"the command is longer than {MAX_ARGS} arguments or {MAX_COMMAND // 1024} KiB")
+    if any("\0" in a for a in command):
+        raise InvalidArgument("the command contains a NUL byte")
+    return command
+
+
 def parse_volume(spec: str, base: str | None = None) -> Volume:
     """``SRC:DST[:ro|rw]``; SRC is an existing host path or a named volume."""
     parts = spec.split(":")

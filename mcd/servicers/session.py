@@ -102,7 +102,14 @@ class SessionServicer(Base, session_pb2_grpc.SessionServiceServicer):
 
             context.abort(to_status(exc), str(exc))
         finished = threading.Event()
-        context.add_callback(lambda: None if finished.is_set() else proc.kill())
+
+        def client_gone() -> None:  # runs on grpc's event thread: hand the slow part to a thread
+            if not finished.is_set():
+                threading.Thread(target=proc.kill, name="attach-kill", daemon=True).start()
+
+        if not context.add_callback(client_gone):
+            proc.kill()  # the client left before the command started
+            return
 
         def pump() -> None:
             try:

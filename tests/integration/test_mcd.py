@@ -236,3 +236,98 @@ def mcd_cmd() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "mcd"]
+
+
+def _daemon_resources(pid: int) -> tuple[int, list[str], int]:
+    """(open fds, names of the threads that are not the RPC pool's, child processes) of a process."""
+    tasks = os.listdir(f"/proc/{pid}/task")
+    names, children = [], 0
+    for t in tasks:
+        try:
+            names.append(Path(f"/proc/{pid}/task/{t}/comm").read_text().strip())
+            children += len(Path(f"/proc/{pid}/task/{t}/children").read_text().split())
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return len(os.listdir(f"/proc/{pid}/fd")), sorted(n for n in names if not n.startswith("mcd-rpc")), children
+
+
+def _settled(pid: int) -> tuple[int, list[str], int]:
+    """The daemon's resources once nothing changes for a second (calls still ending meanwhile)."""
+    last = _daemon_resources(pid)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _daemon_resources(pid)
+        if now == last and now[2] == 1:  # only the docker events follower is left as a child
+            break
+        last = now
+    return last
+
+
+def _describe(pid: int) -> str:
+    fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    children = subprocess.run(["ps", "--ppid", str(pid), "-o", "args="], capture_output=True, text=True).stdout
+    return f"fds: {sorted(fds)}\nchildren: {children}"
+
+
+def test_500_broken_attaches_leave_nothing_behind(remote):
+    """Hostile and vanishing Attach clients: absurd sizes, NUL bytes, floods, cancels mid-stream.
+    Afterwards the daemon holds the same descriptors, threads and children as before."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mc.api.v1 import common_pb2, session_pb2, session_pb2_grpc
+
+    mc = remote
+    s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+    mc.ok("-r", "t", "session", "exec", s["id"], "--", "true")
+    channel = grpc.insecure_channel(f"unix:{remote.daemon.socket}")
+    stub = session_pb2_grpc.SessionServiceStub(channel)
+
+    def init(**kw) -> session_pb2.AttachRequest:
+        return session_pb2.AttachRequest(init=session_pb2.AttachInit(session=kw.pop("session", s["id"]), **kw))
+
+    def attempt(i: int) -> str:
+        kind = i % 6
+        if kind == 0:  # a terminal of 70000 rows, left after the first output
+            reqs = [init(tty=True, size=common_pb2.TerminalSize(rows=70000, cols=70000), command=["bash", "-l"]),
+                    session_pb2.AttachRequest(resize=common_pb2.TerminalSize(rows=99999, cols=1))]
+        elif kind == 1:  # a NUL byte in the command
+            reqs = [init(command=["echo", "a\0b"])]
+        elif kind == 2:  # endless output without a terminal, the client reads a little and leaves
+            reqs = [init(command=["yes"])]
+        elif kind == 3:  # a flood of input into a terminal nobody reads
+            reqs = [init(tty=True, command=["sleep", "30"]),
+                    *[session_pb2.AttachRequest(stdin=b"x" * 65536) for _ in range(16)]]
+        elif kind == 4:  # no such session / a first message that is not init
+            reqs = [init(session="feedf00d")] if i % 12 == 4 else [session_pb2.AttachRequest(stdin=b"x")]
+        else:  # a signal number that does not exist, then gone
+            reqs = [init(command=["sleep", "30"]), session_pb2.AttachRequest(signal=session_pb2.Signal(number=999))]
+        call = stub.Attach(iter(reqs), timeout=60)
+        leave = threading.Timer(0.5, call.cancel)  # the client vanishes half a second in
+        if kind not in (1, 4):  # those the server refuses by itself
+            leave.start()
+        try:
+            for n, _ in enumerate(call):
+                if n >= 2:
+                    break
+        except grpc.RpcError as exc:
+            return exc.code().name
+        finally:
+            leave.cancel()
+            call.cancel()
+        return "cancelled"
+
+    pid = remote.daemon.proc.pid
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(attempt, range(48)))  # warm up the RPC pool, then measure
+    before = _settled(pid)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(500)))
+    assert outcomes.count("INVALID_ARGUMENT") >= 500 // 12
+    assert "UNKNOWN" not in outcomes and "INTERNAL" not in outcomes
+    assert _settled(pid) == before, _describe(pid)
+    # and the session is still fine, with none of those commands left running in it
+    ps = mc.ok("-r", "t", "session", "exec", s["id"], "--", "ps", "-eo", "args")
+    assert "yes" not in ps.split("\n") and "sleep 30" not in ps
+    channel.close()
