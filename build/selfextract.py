@@ -4,7 +4,9 @@ PyInstaller's one-file mode unpacks the whole bundle (about 25 MB) into a tempor
 every start, which costs about 0.4 s more than the one-directory build here. This file is instead a
 small POSIX sh stub followed by a gzip tarball of the one-directory build: the first run unpacks it
 once into ``$XDG_CACHE_HOME/mc/bin/<content hash>/`` (atomically: a parallel first run is fine),
-every run then ``exec``s the unpacked ``mc``. A new version has a new hash and unpacks beside.
+every run then ``exec``s the unpacked ``mc``. A new version has a new hash and unpacks beside. It
+runs only what the user owns: without HOME (and XDG_CACHE_HOME) it stops instead of falling back
+to a shared directory another user could have prepared.
 
     python build/selfextract.py dist/mc-onedir dist/mc
 """
@@ -20,10 +22,16 @@ from pathlib import Path
 STUB = """#!/bin/sh
 # mc (single file): a one-directory build unpacked once per version, then exec'd.
 h=@HASH@
-c=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/mc/bin
+c=${XDG_CACHE_HOME:-${HOME:?mc: error: HOME is not set}/.cache}/mc/bin
 d=$c/$h
+mkdir -p "$c" || exit 1
+# run only what this user unpacked (shell builtins only: this runs on every start)
+for p in "$c" "$d"; do
+    if [ -e "$p" ] && [ ! -O "$p" ]; then
+        echo "mc: error: $p belongs to another user; remove it or set XDG_CACHE_HOME" >&2; exit 1
+    fi
+done
 if [ ! -x "$d/mc" ]; then
-    mkdir -p "$c" || exit 1
     t=$(mktemp -d "$c/.unpack.XXXXXX") || exit 1
     if ! tail -c +@OFFSET@ "$0" | tar -xzf - -C "$t"; then
         rm -rf "$t"; echo "mc: error: cannot unpack $0 into $c" >&2; exit 1

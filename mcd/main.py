@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
@@ -48,14 +49,25 @@ def check_config(config: str) -> int:
 
     from mcd.config import load
 
-    cfg = asdict(load(config))
-    if cfg.get("project_key"):
-        cfg["project_key"] = "********"
-    if cfg.get("auth") and cfg["auth"].get("client_secret"):
-        cfg["auth"]["client_secret"] = "********"
-    for key, value in cfg.items():
+    for key, value in masked(asdict(load(config))).items():
         print(f"{key}: {value}")
     return 0
+
+
+SECRET_WORDS = ("key", "secret", "token", "password")
+
+
+def masked(value: Any, name: str = "") -> Any:
+    """Settings as they may be shown: secret values masked, and the password of any URL."""
+    if isinstance(value, dict):
+        return {k: masked(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, name) for v in value]
+    if isinstance(value, str) and value:
+        if any(word in name.lower() for word in SECRET_WORDS):
+            return "********"
+        return re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1********@", value)
+    return value
 
 
 def main() -> None:

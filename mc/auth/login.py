@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import grpc
 
 from mc.api.v1 import auth_pb2
-from mc.errors import InvalidArgument, McError, Unauthenticated, Unavailable
+from mc.errors import McError, Unauthenticated, Unavailable
 from mc.remote.status import from_status
 
 LOGIN_TIMEOUT = 300
@@ -36,12 +36,16 @@ def browser_login(auth_stub: Any) -> dict[str, Any]:
     """Authorization code + PKCE through mcd; the browser comes back to 127.0.0.1:PORT once."""
     result: dict[str, str] = {}
     arrived = threading.Event()
+    state: list[str] = []  # the login's one-time state, known once mcd answered
+
+    def expected_state() -> str | None:
+        return state[0] if state else None
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             query = parse_qs(urlparse(self.path).query)
-            if "code" not in query and "error" not in query:
-                self.send_response(404)
+            if ("code" not in query and "error" not in query) or query.get("state", [""])[0] != expected_state():
+                self.send_response(404)  # not the provider's answer to this login (any local page may try)
                 self.end_headers()
                 return
             result.update({k: v[0] for k, v in query.items()})
@@ -62,6 +66,7 @@ def browser_login(auth_stub: Any) -> dict[str, Any]:
     thread.start()
     try:
         start = _rpc(auth_stub.Login, auth_pb2.LoginRequest(redirect_uri=redirect_uri))
+        state.append(start.state)
         sys.stderr.write(f"Opening your browser to log in. If it does not open, visit:\n{start.authorization_url}\n")
         sys.stderr.flush()
         if os.environ.get("MC_AUTH_BROWSER", "") != "none":
@@ -75,9 +80,10 @@ def browser_login(auth_stub: Any) -> dict[str, Any]:
         server.shutdown()
         server.server_close()
     if "error" in result:
-        raise Unauthenticated(f"login refused: {result.get('error_description') or result['error']}")
-    if result.get("state") != start.state:
-        raise InvalidArgument("the login came back with a different state; start again")
+        from mc.term.text import printable
+
+        reason = printable(result.get("error_description") or result["error"])[:200]
+        raise Unauthenticated(f"login refused: {reason}")
     return tokens_dict(_rpc(auth_stub.Callback, auth_pb2.CallbackRequest(code=result["code"], state=result["state"])))
 
 

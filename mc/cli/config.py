@@ -73,7 +73,7 @@ def get(key: str, *, show_secrets: bool = False, output: Annotated[Output, Param
 
 
 @app.command(name="set")
-def set_(key: str, value: str) -> None:
+def set_(key: str, value: Annotated[str, Parameter(allow_leading_hyphen=True)]) -> None:
     """Change one setting. Lists take comma-separated values; bools true/false.
 
     Parameters
@@ -81,11 +81,16 @@ def set_(key: str, value: str) -> None:
     key
         The setting's name, e.g. defaults.driver or openai.api_key.
     value
-        The new value; may reference the environment as ${VAR}.
+        The new value; may reference the environment as ${VAR}. "-" reads it from stdin (keeps a
+        secret out of the process list and the shell history).
     """
+    import sys
+
     from mc.config import schema
 
     spec = schema.resolve(key)
+    if value == "-":
+        value = sys.stdin.readline().rstrip("\n")
     _store().set(key, value)
     render.say(f"{spec.path} set")
 

@@ -30,14 +30,14 @@ def add(name: str, url: str, *, ca_cert: str | None = None, default: bool = Fals
         Use this remote when -r is not given.
     """
     from mc.config.paths import config_dir, private_dir
-    from mc.config.store import Config, put
+    from mc.config.store import Config, dig, put
     from mc.errors import InvalidArgument, NotFound
     from mc.remote.channel import check_url
 
     check_url(url)
     if not name.replace("-", "").replace("_", "").isalnum() or name == "local":
         raise InvalidArgument(f"remote name '{name}': use letters, digits, '-' and '_' (not 'local')")
-    if Config.load().endpoints().get(name):
+    if Config.load().endpoints().get(name):  # early, before copying a certificate
         raise InvalidArgument(f"a remote named '{name}' exists; remove it first")
     entry: dict[str, Any] = {"url": url, "auth_method": "oauth"}
     if ca_cert:
@@ -54,6 +54,8 @@ def add(name: str, url: str, *, ca_cert: str | None = None, default: bool = Fals
         entry["ca_cert"] = ""
 
     def change(data: dict[str, Any]) -> None:
+        if dig(data, f"remote.endpoints.{name}"):  # again under the lock: a parallel add may have won
+            raise InvalidArgument(f"a remote named '{name}' exists; remove it first")
         put(data, f"remote.endpoints.{name}", entry)
         if default:
             put(data, "remote.default", name)

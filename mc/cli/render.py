@@ -6,6 +6,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from mc.term.text import printable
+
 Output = Literal["table", "json"]
 
 
@@ -55,4 +57,4 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value)
-    return str(value)
+    return printable(str(value))

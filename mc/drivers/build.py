@@ -28,7 +28,7 @@ from mc.config.paths import cache_dir
 from mc.docker import Docker
 from mc.docker.errors import first_line
 from mc.drivers.registry import SHARED_FILES, Driver, builtin_dir
-from mc.errors import McError
+from mc.errors import InvalidArgument, McError
 
 BUILD_FORMAT = "1"  # bump when the Dockerfile rewrite changes
 CA_DIR = "/usr/local/share/mc-ca"
@@ -85,6 +85,9 @@ def _content_hash(driver: Driver, bundle: bytes) -> str:
     h = hashlib.sha256(f"format={BUILD_FORMAT}\n".encode())
     for path in walk(driver.path):
         rel = path.relative_to(driver.path).as_posix()
+        if path.is_symlink():  # the image gets the link itself
+            h.update(f"{rel}\0link\0{os.readlink(path)}\0".encode())
+            continue
         h.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
         h.update(path.read_bytes())
     shared = builtin_dir()
@@ -158,6 +161,20 @@ def _build_lock(tag: str) -> Iterator[None]:
         os.close(fd)
 
 
+def check_links(driver: Driver) -> None:
+    """Symbolic links stay links in the build context, and may only point inside the driver: a
+    driver from elsewhere must not pull ``~/.ssh`` or other host files into an image."""
+    from mc.drivers.memo import walk
+
+    root = driver.path.resolve()
+    for path in walk(driver.path):
+        if path.is_symlink():
+            target = (path.parent / os.readlink(path)).resolve()
+            if target != root and root not in target.parents:
+                raise InvalidArgument(f"driver '{driver.name}': {path} links outside the driver directory "
+                                      f"(to {target}); copy what it needs into the directory instead")
+
+
 def image_exists(docker: Docker, tag: str) -> bool:
     return docker.run("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0
 
@@ -176,9 +193,10 @@ def build(
     with _build_lock(tag):
         if not force and not no_cache and image_exists(docker, tag):
             return tag
+        check_links(driver)
         with tempfile.TemporaryDirectory(prefix="mc-build-") as tmp:
             context = Path(tmp) / "context"
-            shutil.copytree(driver.path, context, symlinks=False, ignore=shutil.ignore_patterns(".git"))
+            shutil.copytree(driver.path, context, symlinks=True, ignore=shutil.ignore_patterns(".git"))
             dot = context / ".mc"
             dot.mkdir(exist_ok=True)
             shared = builtin_dir()

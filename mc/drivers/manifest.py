@@ -18,6 +18,10 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _NOT_PERSISTENT = (APP_DIR, CONFIG_DIR, RUN_DIR, INCOMING_DIR)
 
 
+def valid_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and name not in (".", "..")
+
+
 def _plain_path(path: str) -> bool:
     """No '..' segment and none of the characters mc uses to pass the list to mc-init."""
     return ".." not in path.split("/") and not any(ch in path for ch in "|;\n\0")

@@ -48,8 +48,10 @@ def remember(kind: str, key: str, files: Iterable[Path], compute: Callable[[], A
 
 
 def walk(directory: Path) -> list[Path]:
+    """Every file of a driver directory, and every symbolic link (to a file or a directory) as such."""
     found = []
     for root, dirs, files in os.walk(directory, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in (".git", "__pycache__"))
+        found += [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()]
         found += [Path(root) / f for f in sorted(files)]
     return found

@@ -97,6 +97,8 @@ def add(path_str: str, name: str | None = None) -> Driver:
         raise InvalidArgument(f"{path}: not a driver directory (it needs a Dockerfile)")
     driver = _load(path, "user")
     name = name or driver.name
+    if not manifest_mod.valid_name(name):
+        raise InvalidArgument(f"'{name}': a driver name is lowercase letters, digits, '-', '_' or '.'")
     link = user_dir() / name
     if link.exists() or link.is_symlink():
         raise InvalidArgument(f"a user driver named '{name}' already exists ({link})")
@@ -107,12 +109,13 @@ def add(path_str: str, name: str | None = None) -> Driver:
 
 
 def remove(name: str) -> None:
+    """Unregister a driver added with ``add``: remove its link, never a directory."""
+    if not manifest_mod.valid_name(name):
+        raise InvalidArgument(f"'{name}' is not a driver name")
     link = user_dir() / name
-    if not (link.exists() or link.is_symlink()):
+    if not link.is_symlink():
+        if link.exists():
+            raise InvalidArgument(f"{link} is a directory, not a driver registered with mc driver add; "
+                                  "remove it yourself if you mean to")
         raise NotFound(f"no user driver named '{name}'")
-    if link.is_symlink():
-        link.unlink()
-    else:
-        import shutil
-
-        shutil.rmtree(link)
+    link.unlink()

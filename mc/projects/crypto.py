@@ -48,6 +48,25 @@ def parse_keys(text: str, source: str) -> list[bytes]:
     return keys
 
 
+def _create_key_file(key_file: Path) -> None:
+    """Write a new key atomically (a reader never sees a half-written file); a parallel first use
+    that wins the race is fine: its key is the one."""
+    import tempfile
+
+    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=key_file.parent, prefix=".key-")  # 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_key() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, key_file)  # fails if another process created it first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+
+
 def key_id(key: bytes) -> str:
     return hashlib.sha256(b"mc-key-id" + key).hexdigest()[:8]
 
@@ -65,14 +84,15 @@ class Cipher:
         if os.environ.get(env_var):
             return cls(parse_keys(os.environ[env_var], env_var))
         if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(generate_key() + "\n")
+            _create_key_file(key_file)
         mode = key_file.stat().st_mode & 0o777
         if mode & 0o077:
             raise McError(f"{key_file} is readable by others (mode {mode:o}); chmod 600 it")
-        return cls(parse_keys(key_file.read_text(), str(key_file)))
+        text = key_file.read_text()
+        if not text.strip():
+            raise McError(f"{key_file} is empty (an interrupted write?): restore it from a backup, or remove it "
+                          "and add your projects again")
+        return cls(parse_keys(text, str(key_file)))
 
     def encrypt(self, plaintext: bytes, aad: str) -> str:
         nonce = os.urandom(12)

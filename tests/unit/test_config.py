@@ -128,3 +128,9 @@ def test_twenty_concurrent_writers_all_survive(mc):
     assert data["services"]["openai"]["api_key"] == "value4"
     assert data["docker"]["network"] == "value18"
     assert not [p for p in os.listdir(mc.config_file.parent) if p.endswith(".tmp")]
+
+
+def test_a_secret_can_be_set_from_stdin(mc):
+    mc.ok("config", "set", "anthropic.api_key", "-", input=SENTINEL + "\n")
+    assert mc.ok("config", "get", "anthropic.api_key", "--show-secrets").strip() == SENTINEL
+    assert SENTINEL not in mc.ok("config", "list")

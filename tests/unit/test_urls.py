@@ -43,3 +43,22 @@ def test_looks_like_git_url():
     assert not looks_like_git_url(".")
     assert not looks_like_git_url("./x")
     assert not looks_like_git_url("session")
+
+
+@pytest.mark.parametrize("url", [
+    "https://alice:ghp_SECRET@github.com/alice/private.git",
+    "http://x-access-token:ghp_SECRET@example.com/a/b",
+    "alice:ghp_SECRET@github.com:alice/private.git",
+])
+def test_a_password_in_the_url_is_refused_and_never_echoed(url):
+    with pytest.raises(InvalidArgument) as err:
+        normalize(url)
+    assert "ghp_SECRET" not in str(err.value) and "--token" in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["github.com/a/b\x1b[31m", "https://github.com/a/b c", "github.com/a/$(id)",
+                                 "https://example.com/" + "a" * 3000])
+def test_paths_with_control_or_shell_characters_are_refused(url):
+    with pytest.raises(InvalidArgument) as err:
+        normalize(url)
+    assert "\x1b" not in str(err.value) and len(str(err.value)) < 400
