@@ -8,20 +8,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "mc" / "__init__.py").read_text()).group(1)
 
-# Registered by import path (cyclopts lazy loading) or imported inside functions: PyInstaller cannot
-# see the string registrations, so list every command module and the generated API explicitly.
+
+def _modules(package: str) -> list[str]:
+    """Every module of one of our packages, by name."""
+    names = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+# Commands are registered by import path (cyclopts lazy loading) and most imports happen inside
+# functions: PyInstaller cannot see them, so every module of ours is listed (derived from the tree,
+# so a new module is never forgotten), plus the third-party ones imported lazily.
 HIDDEN_MC = [
-    "mc.cli.main", "mc.cli.session", "mc.cli.config", "mc.cli.driver", "mc.cli.project", "mc.cli.remote",
-    "mc.cli.auth", "mc.remote.client", "mc.engine.local", "mc.engine.attach", "mc.auth.login", "mc.auth.tokens",
-    "mc.api.v1.common_pb2", "mc.api.v1.session_pb2", "mc.api.v1.session_pb2_grpc", "mc.api.v1.driver_pb2",
-    "mc.api.v1.driver_pb2_grpc", "mc.api.v1.project_pb2", "mc.api.v1.project_pb2_grpc", "mc.api.v1.auth_pb2",
-    "mc.api.v1.auth_pb2_grpc", "yaml", "platformdirs", "cryptography.hazmat.primitives.ciphers.aead",
+    *_modules("mc"), "yaml", "platformdirs", "cryptography.hazmat.primitives.ciphers.aead",
     "pkgutil",  # grpc's compiled core imports it
 ]
 HIDDEN_MCD = [
-    *HIDDEN_MC, "mcd.main", "mcd.server", "mcd.config", "mcd.oidc", "mcd.servicers.session",
-    "mcd.servicers.driver", "mcd.servicers.project", "mcd.servicers.auth", "mcd.store.db",
-    "grpc_health.v1.health", "grpc_reflection.v1alpha.reflection", "jwt", "oauthlib.oauth2", "requests",
+    *HIDDEN_MC, *_modules("mcd"), "grpc_health.v1.health", "grpc_reflection.v1alpha.reflection", "jwt",
+    "oauthlib.oauth2", "requests", "psycopg_pool",
 ]
 
 # Never used at run time: leaving them out shrinks what the one-file binary unpacks on every start.

@@ -2,11 +2,13 @@
 
 ```yaml
 server:
-  socket: /run/mcd/mcd.sock        # unix socket, created 0600 (the default listener)
+  socket: /run/mcd/mcd.sock        # unix socket in a directory only mcd may write (the default listener)
   host: 0.0.0.0                    # optional TCP listener: requires tls and auth
   port: 3000
   tls: {cert: server.pem, key: server.key}
-  max_concurrent_rpcs: 64
+  max_concurrent_rpcs: 64          # authenticated calls at once (health checks are not counted)
+  max_open_calls: 16               # calls of the login flow at once (they need no token)
+  max_streams_per_user: 16         # attaches and followed logs one user may hold open
 docker: {socket: /var/run/docker.sock, network: mc-network}
 auth:                              # OIDC (see README); omit for a single-user unix socket
   issuer: https://idp.example/application/o/mc/
@@ -14,15 +16,25 @@ auth:                              # OIDC (see README); omit for a single-user u
   client_secret: ${MCD_CLIENT_SECRET}
   admin_group: mc-admins
 logging: {level: info}
-sessions: {uid: 1000, gid: 1000, default_driver: goose, pids_limit: 4096, cpus: "", memory: ""}
+sessions:
+  uid: 1000                        # the session user inside containers
+  gid: 1000
+  default_driver: goose
+  pids_limit: 4096                 # limits are maxima: a client may ask for less, never more
+  cpus: "2"
+  memory: 4g
+  max_per_user: 10                 # live sessions per user (0: no cap)
+  networks: [team-db]              # existing networks users may join (none unless listed)
 drivers:                           # extra drivers: name -> driver directory
   - {name: team, path: /etc/mcd/drivers/team}
 projects:
   storage: {type: encrypted, key: ${PROJECT_ENCRYPTION_KEY}}
   default_ssh_scan: [github.com, gitlab.com, bitbucket.org]
 database: {path: /var/lib/mcd/mcd.db}   # or {url: postgresql://user@host/db}
+state_dir: /var/lib/mcd            # the project key file when projects.storage.key is not set
 ```
-Values may reference the environment as ``${VAR}``.
+Values may reference the environment as ``${VAR}``. An unknown key is an error naming the file and
+the key (a typo like ``sesions:`` must not be silently ignored).
 """
 
 from __future__ import annotations
@@ -35,6 +47,18 @@ from typing import Any
 from mc.config.store import expand
 from mc.errors import InvalidArgument
 
+KNOWN: dict[str, set[str]] = {
+    "server": {"socket", "host", "port", "tls", "max_concurrent_rpcs", "max_open_calls", "max_streams_per_user"},
+    "docker": {"socket", "network", "extra_ca_certs"},
+    "auth": {"issuer", "url", "provider", "client_id", "clientId", "client_secret", "admin_group", "groups_claim",
+             "user_claim", "scopes", "audience", "ca_cert"},
+    "logging": {"level", "providers"},
+    "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks"},
+    "projects": {"storage", "default_ssh_scan"},
+    "database": {"path", "url"},
+}
+TOP = {*KNOWN, "drivers", "state_dir"}
+
 
 @dataclass
 class AuthConfig:
@@ -43,7 +67,7 @@ class AuthConfig:
     client_secret: str = ""
     admin_group: str = ""
     groups_claim: str = "groups"
-    user_claim: str = "preferred_username"
+    user_claim: str = "preferred_username"  # the display name; owners are keyed by the subject
     scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email", "offline_access"])
     audience: str = ""  # defaults to client_id
     ca_cert: str = ""  # CA bundle to trust for the provider (tests: a self-signed provider)
@@ -57,6 +81,8 @@ class ServiceConfig:
     tls_cert: str = ""
     tls_key: str = ""
     max_concurrent_rpcs: int = 64
+    max_open_calls: int = 16
+    max_streams_per_user: int = 16
     docker_socket: str = ""
     network: str = "mc-network"
     auth: AuthConfig | None = None
@@ -67,20 +93,56 @@ class ServiceConfig:
     pids_limit: int = 4096
     cpus: str = ""
     memory: str = ""
+    max_per_user: int = 10
+    networks: list[str] = field(default_factory=list)
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
     db_path: str = ""
     db_url: str = ""
+    state_dir: str = ""
     extra_ca_certs: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # keys accepted but not acted on yet (warned)
     source: str = ""
 
 
-def _section(data: dict, name: str, where: str) -> dict:
-    value = data.get(name) or {}
-    if not isinstance(value, dict):
-        raise InvalidArgument(f"{where}: {name} must be a mapping")
-    return value
+class _Reader:
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, key: str, expected: str) -> InvalidArgument:
+        return InvalidArgument(f"{self.where}: {key}: expected {expected}")
+
+    def section(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        value = data.get(name) or {}
+        if not isinstance(value, dict):
+            raise self.fail(name, "a mapping")
+        unknown = sorted(set(value) - KNOWN[name])
+        if unknown:
+            raise self.fail(f"{name}.{unknown[0]}", f"one of {', '.join(sorted(KNOWN[name]))}")
+        return value
+
+    def string(self, data: dict[str, Any], key: str, where: str, default: str = "") -> str:
+        value = data.get(key)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(f"{where}.{key}", "a string")
+        return str(value)
+
+    def integer(self, data: dict[str, Any], key: str, where: str, default: int, low: int = 0) -> int:
+        value = data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.fail(f"{where}.{key}", f"a whole number of at least {low}")
+        return value
+
+    def strings(self, data: dict[str, Any], key: str, where: str) -> list[str]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{where}.{key}", "a list of strings")
+        return list(value)
 
 
 def _expand_all(value: Any) -> Any:
@@ -98,6 +160,10 @@ def default_socket() -> str:
     return f"{runtime}/mcd.sock"
 
 
+def default_state_dir() -> str:
+    return "/var/lib/mcd" if os.getuid() == 0 else str(Path.home() / ".local/share/mcd")
+
+
 def load(path: str | None) -> ServiceConfig:
     data: dict[str, Any] = {}
     where = path or "defaults"
@@ -113,57 +179,69 @@ def load(path: str | None) -> ServiceConfig:
             raise InvalidArgument(f"{path}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
         if not isinstance(data, dict):
             raise InvalidArgument(f"{path}: expected a mapping")
+    r = _Reader(where)
+    unknown = sorted(set(data) - TOP)
+    if unknown:
+        raise r.fail(unknown[0], f"one of {', '.join(sorted(TOP))}")
     data = _expand_all(data)
-    server = _section(data, "server", where)
-    docker = _section(data, "docker", where)
-    sessions = _section(data, "sessions", where)
-    projects = _section(data, "projects", where)
-    database = _section(data, "database", where)
-    logging = _section(data, "logging", where)
+    server = r.section(data, "server")
+    docker = r.section(data, "docker")
+    sessions = r.section(data, "sessions")
+    projects = r.section(data, "projects")
+    database = r.section(data, "database")
+    logging = r.section(data, "logging")
     tls = server.get("tls") or {}
+    if not isinstance(tls, dict) or set(tls) - {"cert", "key"}:
+        raise r.fail("server.tls", "a mapping with cert and key")
+    storage = projects.get("storage") or {}
+    if not isinstance(storage, dict) or set(storage) - {"type", "key"}:
+        raise r.fail("projects.storage", "a mapping with type and key")
     cfg = ServiceConfig(
-        socket=str(server.get("socket") or ""),
-        host=str(server.get("host") or ""),
-        port=int(server.get("port") or 0),
-        tls_cert=str(tls.get("cert") or ""),
-        tls_key=str(tls.get("key") or ""),
-        max_concurrent_rpcs=int(server.get("max_concurrent_rpcs") or 64),
-        docker_socket=str(docker.get("socket") or ""),
-        network=str(docker.get("network") or "mc-network"),
-        extra_ca_certs=list(docker.get("extra_ca_certs") or []),
-        log_level=str(logging.get("level") or "info"),
-        uid=int(sessions.get("uid", 1000)),
-        gid=int(sessions.get("gid", sessions.get("uid", 1000))),
-        default_driver=str(sessions.get("default_driver") or "goose"),
-        pids_limit=int(sessions.get("pids_limit") or 4096),
-        cpus=str(sessions.get("cpus") or ""),
-        memory=str(sessions.get("memory") or ""),
-        project_key=str(((projects.get("storage") or {}).get("key")) or ""),
-        ssh_scan=[str(h) for h in projects.get("default_ssh_scan") or []],
-        db_path=str(database.get("path") or ""),
-        db_url=str(database.get("url") or ""),
+        socket=r.string(server, "socket", "server"),
+        host=r.string(server, "host", "server"),
+        port=r.integer(server, "port", "server", 0),
+        tls_cert=r.string(tls, "cert", "server.tls"),
+        tls_key=r.string(tls, "key", "server.tls"),
+        max_concurrent_rpcs=r.integer(server, "max_concurrent_rpcs", "server", 64, 1),
+        max_open_calls=r.integer(server, "max_open_calls", "server", 16, 1),
+        max_streams_per_user=r.integer(server, "max_streams_per_user", "server", 16, 1),
+        docker_socket=r.string(docker, "socket", "docker"),
+        network=r.string(docker, "network", "docker", "mc-network"),
+        extra_ca_certs=r.strings(docker, "extra_ca_certs", "docker"),
+        log_level=r.string(logging, "level", "logging", "info"),
+        uid=r.integer(sessions, "uid", "sessions", 1000),
+        gid=r.integer(sessions, "gid", "sessions", r.integer(sessions, "uid", "sessions", 1000)),
+        default_driver=r.string(sessions, "default_driver", "sessions", "goose"),
+        pids_limit=r.integer(sessions, "pids_limit", "sessions", 4096, 1),
+        cpus=r.string(sessions, "cpus", "sessions"),
+        memory=r.string(sessions, "memory", "sessions"),
+        max_per_user=r.integer(sessions, "max_per_user", "sessions", 10),
+        networks=r.strings(sessions, "networks", "sessions"),
+        project_key=r.string(storage, "key", "projects.storage"),
+        ssh_scan=r.strings(projects, "default_ssh_scan", "projects"),
+        db_path=r.string(database, "path", "database"),
+        db_url=r.string(database, "url", "database"),
+        state_dir=r.string(data, "state_dir", "top level", default_state_dir()),
         source=where,
     )
-    for item in data.get("drivers") or []:
-        if not isinstance(item, dict) or "name" not in item or not (item.get("path") or item.get("image")):
-            raise InvalidArgument(f"{where}: drivers: each entry needs name and path (a driver directory)")
-        cfg.drivers[str(item["name"])] = str(item.get("path") or item.get("image"))
+    if logging.get("providers"):
+        cfg.unsupported.append("logging.providers (log forwarding is not implemented yet; logs stay in docker)")
+    _check_limits(cfg, r)
+    drivers = data.get("drivers") or []
+    if not isinstance(drivers, list):
+        raise r.fail("drivers", "a list of {name, path}")
+    for i, item in enumerate(drivers):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or set(item) - {"name", "path", "image"}:
+            raise r.fail(f"drivers[{i}]", "a mapping with name and path (a driver directory)")
+        if item.get("image") and not item.get("path"):
+            raise r.fail(f"drivers[{i}].image", "path: a driver directory (images from a registry are not "
+                                                "supported yet)")
+        if not isinstance(item.get("path"), str) or not item["path"]:
+            raise r.fail(f"drivers[{i}].path", "a driver directory")
+        cfg.drivers[item["name"]] = item["path"]
     auth = data.get("auth")
     if auth:
-        if not isinstance(auth, dict) or not auth.get("issuer") or not (auth.get("client_id") or auth.get("clientId")):
-            raise InvalidArgument(f"{where}: auth needs issuer and client_id")
-        cfg.auth = AuthConfig(
-            issuer=str(auth["issuer"]).rstrip("/"),
-            client_id=str(auth.get("client_id") or auth.get("clientId")),
-            client_secret=str(auth.get("client_secret") or ""),
-            admin_group=str(auth.get("admin_group") or ""),
-            groups_claim=str(auth.get("groups_claim") or "groups"),
-            user_claim=str(auth.get("user_claim") or "preferred_username"),
-            audience=str(auth.get("audience") or ""),
-            ca_cert=str(auth.get("ca_cert") or ""),
-        )
-        if auth.get("scopes"):
-            cfg.auth.scopes = [str(s) for s in auth["scopes"]]
+        cfg.auth = _auth(r, r.section(data, "auth"))
     if not cfg.socket and not cfg.port:
         cfg.socket = default_socket()
     if cfg.port:
@@ -172,5 +250,35 @@ def load(path: str | None) -> ServiceConfig:
         if cfg.auth is None:
             raise InvalidArgument(f"{where}: a TCP listener (server.port) requires an auth section")
     if cfg.db_path == "" and cfg.db_url == "":
-        cfg.db_path = "/var/lib/mcd/mcd.db" if os.getuid() == 0 else str(Path.home() / ".local/share/mcd/mcd.db")
+        cfg.db_path = str(Path(cfg.state_dir) / "mcd.db")
+    return cfg
+
+
+def _check_limits(cfg: ServiceConfig, r: _Reader) -> None:
+    from mc.engine.checks import check_cpus, check_memory
+
+    for key, check in (("cpus", check_cpus), ("memory", check_memory)):
+        try:
+            check(getattr(cfg, key))
+        except InvalidArgument:
+            raise r.fail(f"sessions.{key}", "a limit like 2 (cpus) or 4g (memory)") from None
+
+
+def _auth(r: _Reader, auth: dict[str, Any]) -> AuthConfig:
+    issuer = r.string(auth, "issuer", "auth") or r.string(auth, "url", "auth")
+    client_id = r.string(auth, "client_id", "auth") or r.string(auth, "clientId", "auth")
+    if not issuer or not client_id:
+        raise InvalidArgument(f"{r.where}: auth needs issuer and client_id")
+    cfg = AuthConfig(
+        issuer=issuer.rstrip("/"),
+        client_id=client_id,
+        client_secret=r.string(auth, "client_secret", "auth"),
+        admin_group=r.string(auth, "admin_group", "auth"),
+        groups_claim=r.string(auth, "groups_claim", "auth", "groups"),
+        user_claim=r.string(auth, "user_claim", "auth", "preferred_username"),
+        audience=r.string(auth, "audience", "auth"),
+        ca_cert=r.string(auth, "ca_cert", "auth"),
+    )
+    if auth.get("scopes"):
+        cfg.scopes = r.strings(auth, "scopes", "auth")
     return cfg

@@ -1,15 +1,22 @@
-"""The daemon: listeners, interceptors, health, reflection, reconciliation, graceful shutdown."""
+"""The daemon: builds its parts, listens, serves, drains.
+
+Parts (each in its own module): the engine (mc.engine.LocalBackend, shared by every caller and
+scoped per call), TrackedSessions (the gone records, reconcile, docker events), the database,
+DatabaseProjects, Users (callers as engine scopes), the OIDC Authenticator, the StreamGuard, and
+the CallInterceptor (identity, room, log line, audit). Health reflects readiness: NOT_SERVING until
+the first reconcile, and during the drain after SIGTERM.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import signal
-import subprocess
+import stat
 import threading
-import time
-from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mc.api.v1 import (
     auth_pb2,
+    auth_pb2_grpc,
     driver_pb2,
     driver_pb2_grpc,
     project_pb2,
@@ -28,31 +36,30 @@ from mc.api.v1 import (
     session_pb2_grpc,
 )
 from mc.docker import Docker
-from mc.engine import labels as L
-from mc.engine.local import LocalBackend, default_owner
-from mc.engine.models import Session
-from mc.errors import McError, Unauthenticated
-from mc.remote.status import to_status
+from mc.engine.local import LocalBackend
+from mc.engine.scope import Scope
+from mc.engine.settings import EngineSettings, Limits
+from mc.errors import Unauthenticated, Unavailable
 from mcd import identity
 from mcd.config import ServiceConfig
-from mcd.store.db import Database, DbRecords
+from mcd.guard import StreamGuard
+from mcd.interceptor import OPEN_METHODS, CallInterceptor, Slots
+from mcd.projects import DatabaseProjects
+from mcd.sessions import TrackedSessions
+from mcd.store.db import Database
+from mcd.users import Users
 
 log = logging.getLogger("mcd")
 
-KEEPALIVE = [
+OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),  # ping idle connections: an idle attach lives for hours
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_pings_without_data", 0),
-    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 2 * 1024 * 1024),  # the largest request is a session's env (1 MiB)
+    ("grpc.max_metadata_size", 16 * 1024),
 ]
-# Calls that need no token (health checks, reflection, and the login flow itself).
-OPEN_METHODS = {
-    "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-    "/mc.api.v1.AuthService/Login", "/mc.api.v1.AuthService/Callback", "/mc.api.v1.AuthService/Refresh",
-    "/mc.api.v1.AuthService/Logout", "/mc.api.v1.AuthService/StartDevice", "/mc.api.v1.AuthService/PollDevice",
-}
 SERVICE_NAMES = [
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
     driver_pb2.DESCRIPTOR.services_by_name["DriverService"].full_name,
@@ -61,173 +68,58 @@ SERVICE_NAMES = [
 ]
 
 
-class CallInterceptor(grpc.ServerInterceptor):
-    """Authenticates every call, sets the caller's identity, and logs one line per call."""
-
-    def __init__(self, authenticate: Callable[[str, dict[str, str]], identity.Identity], db: Database) -> None:
-        self.authenticate = authenticate
-        self.db = db
-
-    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
-        handler = continuation(details)
-        if handler is None:
-            return None
-        method = details.method
-        metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
-
-        def wrap(behavior: Callable[..., Any], streaming_response: bool) -> Callable[..., Any]:
-            def call(request: Any, context: grpc.ServicerContext) -> Any:
-                started = time.monotonic()
-                who = identity.Identity("-")
-                try:
-                    who = self.authenticate(method, metadata)
-                except McError as exc:
-                    _log_call(method, who.user, to_status(exc).name, started)
-                    context.abort(to_status(exc), str(exc))
-                token = identity.current.set(who)
-                if not streaming_response:
-                    code = "OK"
-                    try:
-                        return behavior(request, context)
-                    except Exception:
-                        code = "ERROR"
-                        raise
-                    finally:
-                        code = _code(context, code)
-                        _log_call(method, who.user, code, started)
-                        _audit(self.db, who.user, method, request, code)
-                        identity.current.reset(token)
-
-                def gen() -> Any:
-                    code = "OK"
-                    inner = identity.current.set(who)
-                    try:
-                        yield from behavior(request, context)
-                    except Exception:
-                        code = "ERROR"
-                        raise
-                    finally:
-                        _log_call(method, who.user, _code(context, code), started)
-                        identity.current.reset(inner)
-
-                identity.current.reset(token)
-                return gen()
-
-            return call
-
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, False),
-                                                       handler.request_deserializer, handler.response_serializer)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True),
-                                                        handler.request_deserializer, handler.response_serializer)
-        if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True),
-                                                         handler.request_deserializer, handler.response_serializer)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False),
-                                                        handler.request_deserializer, handler.response_serializer)
-        return handler
-
-
-def _code(context: grpc.ServicerContext, default: str) -> str:
-    try:
-        code = context.code()
-    except Exception:
-        code = None
-    return code.name if isinstance(code, grpc.StatusCode) else default
-
-
-def _log_call(method: str, user: str, code: str, started: float) -> None:
-    log.info(json.dumps({"method": method, "user": user, "code": code,
-                         "ms": round((time.monotonic() - started) * 1000, 1)}))
-
-
-_AUDITED = {"Create", "Close", "Add", "Update", "Remove"}
-
-
-def _audit(db: Database, user: str, method: str, request: Any, code: str) -> None:
-    name = method.rsplit("/", 1)[-1]
-    if name not in _AUDITED:
-        return
-    target = getattr(request, "url", "") or ",".join(getattr(request, "sessions", []) or [])
-    if not target and hasattr(request, "spec"):
-        target = request.spec.driver
-    try:
-        db.audit(user, method, target, code)
-    except Exception:  # auditing never fails a call
-        log.exception("audit write failed")
+def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
+    """The engine as mcd runs it: no host access, limits as maxima, a network per owner."""
+    return EngineSettings(
+        network=cfg.network, extra_ca=tuple(cfg.extra_ca_certs), uid=cfg.uid, gid=cfg.gid,
+        default_driver=cfg.default_driver, limits=Limits(cfg.cpus, cfg.memory, cfg.pids_limit), limits_are_caps=True,
+        max_sessions_per_owner=cfg.max_per_user, host_access=False, allowed_networks=tuple(cfg.networks),
+        network_per_owner=True, ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance,
+    )
 
 
 class Daemon:
-    """Everything one mcd process holds: config, database, the engine, and the servers."""
+    """Everything one mcd process holds."""
 
     def __init__(self, config: ServiceConfig, *, docker: Docker | None = None) -> None:
         self.config = config
         self.db = Database(path=config.db_path, url=config.db_url)
         self.docker = docker or Docker(config.docker_socket)
-        self._cipher: Any = None
-        self.backend = LocalBackend(
-            self.docker,
-            network=config.network,
-            uid=config.uid,
-            gid=config.gid,
-            owner="",
-            pids_limit=config.pids_limit,
-            cpus=config.cpus,
-            memory=config.memory,
-            extra_ca=config.extra_ca_certs,
-            allow_host_paths=False,
-            ssh_scan=config.ssh_scan,
-            projects_for=self._projects_for,
-            multi_user=True,
-            driver_dirs=config.drivers,
-        )
+        self.projects = DatabaseProjects(self.db, config.project_key, Path(config.state_dir) / "project.key")
+        self.engine = LocalBackend(self.docker, engine_settings(config, self.db.instance()), Scope.system(),
+                                   projects=self.projects)
+        self.sessions = TrackedSessions(self.engine, self.db)
+        self.users = Users(self.db, self.projects, multi_user_keys=config.auth is not None)
         self.auth: Any = None
         if config.auth is not None:
             from mcd.oidc import Authenticator
 
             self.auth = Authenticator(config.auth)
+        self.guard = StreamGuard(self.auth.revoked if self.auth is not None else None)
+        self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.server: grpc.Server | None = None
-        self._events: subprocess.Popen[bytes] | None = None
-        self._stopping = threading.Event()
+        self._lock_fd = -1
         self.addresses: list[str] = []
-
-    # -- projects: one encrypted store per owner, records in the database -------------------
-    def _projects_for(self, owner: str) -> Any:
-        from mc.projects.crypto import Cipher
-        from mc.projects.store import ProjectStore
-
-        if self._cipher is None:
-            from mc.projects.crypto import parse_keys
-
-            if self.config.project_key:
-                self._cipher = Cipher(parse_keys(self.config.project_key, "projects.storage.key"))
-            else:
-                key_file = Path(self.config.db_path or "/var/lib/mcd/mcd.db").with_name("project.key")
-                self._cipher = Cipher.from_env_or_file("PROJECT_ENCRYPTION_KEY", key_file)
-        store = ProjectStore(DbRecords(self.db, owner), self._cipher, f"database {self.db.where}")
-
-        class Projects:
-            def store(self) -> ProjectStore:
-                return store
-
-            def credentials(self, url: str) -> Any:
-                return store.credentials(url)
-
-        return Projects()
+        for note in config.unsupported:
+            log.warning(json.dumps({"event": "config key not supported yet", "key": note}))
 
     # -- identity --------------------------------------------------------------------------
     def authenticate(self, method: str, metadata: dict[str, str]) -> identity.Identity:
         if self.auth is None:
             return identity.Identity(_socket_owner())
-        if method in OPEN_METHODS or method.startswith("/grpc.reflection."):
+        if method in OPEN_METHODS:
             return identity.Identity("-")
         header = metadata.get("authorization", "")
         if not header.lower().startswith("bearer "):
             raise Unauthenticated("missing access token: log in with mc -r REMOTE auth")
         return self.auth.verify(header[7:].strip())
+
+    def verify(self, token: str) -> identity.Identity:
+        """A token sent on a stream (Attach's reauth), checked like a call's."""
+        if self.auth is None:
+            raise Unauthenticated("this mcd has no auth: nothing to renew")
+        return self.auth.verify(token)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -237,109 +129,55 @@ class Daemon:
         from mcd.servicers.session import SessionServicer
 
         cfg = self.config
-        workers = max(16, cfg.max_concurrent_rpcs * 2)
+        workers = cfg.max_concurrent_rpcs + cfg.max_open_calls + 16  # + health checks and headroom
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mcd-rpc",
                                        initializer=_name_native_thread, initargs=("mcd-rpc",)),
-            interceptors=[CallInterceptor(self.authenticate, self.db)],
-            options=KEEPALIVE,
-            maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
+            interceptors=[CallInterceptor(self.authenticate, self.db.audit, self.slots)],
+            options=OPTIONS,
         )
-        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self), server)
-        driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(self), server)
-        project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(self), server)
-        from mc.api.v1 import auth_pb2_grpc
-
-        auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(self), server)
+        session_pb2_grpc.add_SessionServiceServicer_to_server(
+            SessionServicer(self.sessions, self.users, self.guard, self.verify), server)
+        driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(self.engine, self.users), server)
+        project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(self.engine, self.users), server)
+        auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(self.auth), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection([*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME], server)
-        if cfg.socket:
-            sock = Path(cfg.socket)
-            sock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if sock.exists() or sock.is_symlink():
-                sock.unlink()
-            server.add_insecure_port(f"unix:{sock}")
-            self.addresses.append(f"unix://{sock}")
-        if cfg.port:
-            creds = grpc.ssl_server_credentials([(Path(cfg.tls_key).read_bytes(), Path(cfg.tls_cert).read_bytes())])
-            bound = server.add_secure_port(f"{cfg.host or '0.0.0.0'}:{cfg.port}", creds)
-            self.addresses.append(f"grpcs://{cfg.host or '0.0.0.0'}:{bound}")
-        old_umask = os.umask(0o177)  # the socket is created 0600: only its owner may talk to mcd
+        old_umask = os.umask(0o177)  # the socket is bound 0600: only its owner may talk to mcd
         try:
+            if cfg.socket:
+                sock = Path(cfg.socket)
+                self._lock_fd = _claim_socket(sock)
+                server.add_insecure_port(f"unix:{sock}")
+                self.addresses.append(f"unix://{sock}")
+            if cfg.port:
+                creds = grpc.ssl_server_credentials([(Path(cfg.tls_key).read_bytes(),
+                                                      Path(cfg.tls_cert).read_bytes())])
+                bound = server.add_secure_port(f"{cfg.host or '0.0.0.0'}:{cfg.port}", creds)
+                self.addresses.append(f"grpcs://{cfg.host or '0.0.0.0'}:{bound}")
             server.start()
         finally:
             os.umask(old_umask)
-        if cfg.socket:
-            os.chmod(cfg.socket, 0o600)
         self.server = server
         self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.reconcile()
-        self._watch_events()
+        self.sessions.reconcile()
+        self.sessions.follow()
         for name in [*SERVICE_NAMES, ""]:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(json.dumps({"event": "serving", "addresses": self.addresses, "database": self.db.kind}))
 
-    def reconcile(self) -> None:
-        """Labels are the truth: mirror every mc container, mark the vanished ones gone."""
-        try:
-            went = self.db.reconcile(self.backend.scoped("", admin=True).list())
-            if went:
-                log.info(json.dumps({"event": "reconciled", "gone": went}))
-        except McError as exc:
-            log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
-
-    def _watch_events(self) -> None:
-        """Follow the engine's container events so a removal behind mcd's back shows within seconds."""
-        try:
-            proc = self.docker.popen("events", "--filter", "type=container", "--filter", f"label={L.SESSION}",
-                                     "--format", "{{json .}}", stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        except McError as exc:
-            log.warning(json.dumps({"event": "no docker events", "error": str(exc)}))
-            return
-        self._events = proc
-
-        def follow() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if self._stopping.is_set():
-                    return
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                action = event.get("Action") or event.get("status") or ""
-                attrs = event.get("Actor", {}).get("Attributes") or {}
-                sid = attrs.get(L.SESSION)
-                try:
-                    if sid and action == "destroy":
-                        self.db.mark_gone(sid)
-                    elif sid and action == "create":
-                        self.db.upsert_session(Session(
-                            id=sid, name=attrs.get(L.NAME, ""), driver=attrs.get(L.DRIVER, ""), status="created",
-                            project=attrs.get(L.PROJECT, ""), created=attrs.get(L.CREATED, ""),
-                            container=attrs.get("name", ""), owner=attrs.get(L.OWNER, "")))
-                except Exception:
-                    if self._stopping.is_set():
-                        return
-                    log.exception("handling a docker event failed")
-            if not self._stopping.is_set():  # the engine restarted: reconnect
-                time.sleep(1)
-                self.reconcile()
-                self._watch_events()
-
-        threading.Thread(target=follow, name="docker-events", daemon=True).start()
-
     def stop(self, grace: float = 10.0) -> None:
         """Drain: stop taking calls, give running ones ``grace`` seconds, then end."""
-        self._stopping.set()
         self.health.enter_graceful_shutdown()
+        self.sessions.stop()
+        self.guard.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
-        if self._events is not None and self._events.poll() is None:
-            self._events.kill()
-        if self.config.socket and Path(self.config.socket).exists():
-            Path(self.config.socket).unlink()
+        if self.config.socket and self._lock_fd >= 0:
+            with contextlib.suppress(FileNotFoundError):
+                Path(self.config.socket).unlink()
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = -1
         self.db.close()
 
     def serve_forever(self) -> None:
@@ -356,6 +194,30 @@ class Daemon:
         self.stop()
 
 
+def _claim_socket(sock: Path) -> int:
+    """Make the socket's place mcd's alone: a directory mcd owns that nobody else may write (else a
+    local user could swap the socket for their own listener), and a lock so that a second mcd does
+    not take over a running one's socket. Returns the lock's descriptor (held while serving)."""
+    directory = sock.parent
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+    st = directory.lstat()
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise Unavailable(f"{directory}: not a directory (the socket's directory must be mcd's own)")
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise Unavailable(f"{directory}: owned by another user or writable by others; the socket's directory "
+                          "must be mcd's alone (set server.socket elsewhere)")
+    fd = os.open(f"{sock}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Unavailable(f"another mcd is serving {sock}") from None
+    if sock.exists() or sock.is_symlink():
+        sock.unlink()  # left by an mcd that ended without cleaning up (the lock says it is gone)
+    return fd
+
+
 def _name_native_thread(name: str) -> None:
     """Name the OS thread too (top -H, /proc/PID/task/*/comm): Python 3.11 names only its own object."""
     import ctypes
@@ -368,4 +230,6 @@ def _name_native_thread(name: str) -> None:
 
 def _socket_owner() -> str:
     """Without auth, mcd's single user is its socket's owner (named as local mode names it)."""
+    from mc.config.owner import default_owner
+
     return default_owner()

@@ -235,7 +235,7 @@ class Bench:
 
         def create_one(_: int) -> int:
             try:
-                client.create(SessionSpec(driver="base"), quiet=True)
+                client.create(SessionSpec(driver="base"))
                 return 0
             except Exception:
                 return 1

@@ -34,7 +34,9 @@ start_engine() {
         # containerd may be stale too
         rm -f /run/docker/containerd/containerd.pid 2>/dev/null || true
         say "starting dockerd (log: $LOG)"
-        nohup dockerd >"$LOG" 2>&1 </dev/null &
+        # room for many networks: mcd gives each user's sessions a network of their own, and the
+        # default pools allow about 30
+        nohup dockerd --default-address-pool base=10.213.0.0/16,size=24 >"$LOG" 2>&1 </dev/null &
     fi
     for _ in $(seq 1 120); do
         engine_up && return 0

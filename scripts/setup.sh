@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything mc needs on this machine: the Docker engine and base image
 # (scripts/ensure-engine.sh) and a virtualenv in .venv with mc and its dev tools installed.
-# Idempotent and quick when nothing changed.
+# Idempotent and quick when nothing changed. --python-only: the virtualenv alone (no engine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-engine.sh
+[ "${1:-}" = --python-only ] || bash scripts/ensure-engine.sh
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

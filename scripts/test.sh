@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite against the real Docker engine.
-#   scripts/test.sh            everything
-#   scripts/test.sh -k config  extra arguments go to pytest
+# Set up and run the tests, static checks first.
+#   scripts/test.sh              everything: the Docker engine, PostgreSQL and the OIDC provider are set
+#                                up, then every test runs in parallel against them
+#   scripts/test.sh unit         the static checks and tests/unit only (no engine; seconds)
+#   scripts/test.sh [unit] ARGS  extra arguments go to pytest (-k config, a test file, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/ensure-services.sh  # PostgreSQL and the OIDC provider the integration tests start
+mode=all
+if [ "${1:-}" = unit ]; then
+    mode=unit
+    shift
+fi
+if [ "$mode" = unit ]; then
+    bash scripts/setup.sh --python-only
+    bash scripts/ensure-services.sh --static-only
+else
+    bash scripts/setup.sh
+    bash scripts/ensure-services.sh  # PostgreSQL and the OIDC provider the integration tests start
+fi
 # shellcheck source=/dev/null # written by setup.sh
 . .venv/mc-env
 export PATH="$PWD/.venv/bin:$PATH"
 
+# Static checks: lint, types, the layering contracts, and every shell script of the repository.
 .venv/bin/ruff check mc mcd tests scripts build
-# every shell script of the repository (by name or by its #! line)
+.venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 mapfile -t shell_scripts < <(git ls-files | while read -r f; do
     case "$f" in *.sh | .ci/run) echo "$f" ;; *) head -c 64 "$f" 2>/dev/null | grep -qE '^#!.*(ba)?sh' && echo "$f" ;; esac
 done)
 shellcheck -x "${shell_scripts[@]}"
+
+if [ "$mode" = unit ]; then
+    exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" -q tests/unit "$@"
+fi
 # Build the driver every test uses once, before the parallel run (later builds are cache hits).
 .venv/bin/python -m mc driver build base >/dev/null
 # Every test owns what it creates (its own owner label, config dir, users), so they run in parallel;

@@ -98,10 +98,17 @@ def engine() -> None:
 def docker_mc(engine: None, mc: McEnv):
     """An mc home on the real engine; removes every container the test's owner left behind."""
     yield mc
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={mc.owner}"],
-                         capture_output=True, text=True).stdout.split()
+    remove_owned(mc.owner)
+
+
+def remove_owned(owner: str) -> None:
+    """What an owner's sessions left: containers, and a network mcd made for the owner."""
+    out = containers_of(owner)
     if out:
         subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
+    nets = docker("network", "ls", "-q", "--filter", f"label=mc.network={owner}").split()
+    if nets:
+        subprocess.run(["docker", "network", "rm", *nets], capture_output=True)
 
 
 def containers_of(owner: str) -> list[str]:

@@ -100,7 +100,7 @@ def mcd_env(base: dict[str, str]) -> dict[str, str]:
 
 
 def remove_containers(owner: str) -> None:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={owner}"], capture_output=True,
-                         text=True).stdout.split()
-    if out:
-        subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
+    """Everything the owner's sessions left: containers, and the network mcd made for the owner."""
+    from tests.conftest import remove_owned
+
+    remove_owned(owner)

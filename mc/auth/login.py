@@ -1,4 +1,6 @@
-"""Log in to a remote: the system browser with a loopback redirect (RFC 8252), or the device flow."""
+"""Log in to a remote: the system browser with a loopback redirect (RFC 8252), or the device flow.
+
+The flows talk to mcd through ``AuthFlow`` (mc.remote.auth implements it over gRPC)."""
 
 from __future__ import annotations
 
@@ -8,31 +10,46 @@ import threading
 import time
 import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
-import grpc
-
-from mc.api.v1 import auth_pb2
-from mc.errors import McError, Unauthenticated, Unavailable
-from mc.remote.status import from_status
+from mc.errors import Unauthenticated, Unavailable
+from mc.term.text import printable
 
 LOGIN_TIMEOUT = 300
 
 
-def _rpc(fn: Any, request: Any) -> Any:
-    try:
-        return fn(request, timeout=30)
-    except grpc.RpcError as exc:
-        raise from_status(exc.code(), exc.details() or "") from None
+class DeviceStartLike(Protocol):
+    @property
+    def verification_uri(self) -> str: ...
+
+    @property
+    def verification_uri_complete(self) -> str: ...
+
+    @property
+    def user_code(self) -> str: ...
+
+    @property
+    def device_code(self) -> str: ...
+
+    @property
+    def interval(self) -> int: ...
+
+    @property
+    def expires_in(self) -> int: ...
 
 
-def tokens_dict(resp: auth_pb2.TokenResponse) -> dict[str, Any]:
-    return {"access_token": resp.access_token, "refresh_token": resp.refresh_token, "expires_in": resp.expires_in,
-            "id_token": resp.id_token, "user": resp.user}
+class AuthFlow(Protocol):
+    def login(self, redirect_uri: str) -> tuple[str, str]: ...
+
+    def callback(self, code: str, state: str) -> dict[str, Any]: ...
+
+    def start_device(self) -> DeviceStartLike: ...
+
+    def poll_device(self, device_code: str) -> tuple[str, dict[str, Any] | None]: ...
 
 
-def browser_login(auth_stub: Any) -> dict[str, Any]:
+def browser_login(auth: AuthFlow) -> dict[str, Any]:
     """Authorization code + PKCE through mcd; the browser comes back to 127.0.0.1:PORT once."""
     result: dict[str, str] = {}
     arrived = threading.Event()
@@ -65,13 +82,13 @@ def browser_login(auth_stub: Any) -> dict[str, Any]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        start = _rpc(auth_stub.Login, auth_pb2.LoginRequest(redirect_uri=redirect_uri))
-        state.append(start.state)
-        sys.stderr.write(f"Opening your browser to log in. If it does not open, visit:\n{start.authorization_url}\n")
+        url, login_state = auth.login(redirect_uri)
+        state.append(login_state)
+        sys.stderr.write(f"Opening your browser to log in. If it does not open, visit:\n{url}\n")
         sys.stderr.flush()
         if os.environ.get("MC_AUTH_BROWSER", "") != "none":
             try:
-                webbrowser.open(start.authorization_url)
+                webbrowser.open(url)
             except Exception:
                 pass
         if not arrived.wait(LOGIN_TIMEOUT):
@@ -80,29 +97,25 @@ def browser_login(auth_stub: Any) -> dict[str, Any]:
         server.shutdown()
         server.server_close()
     if "error" in result:
-        from mc.term.text import printable
-
         reason = printable(result.get("error_description") or result["error"])[:200]
         raise Unauthenticated(f"login refused: {reason}")
-    return tokens_dict(_rpc(auth_stub.Callback, auth_pb2.CallbackRequest(code=result["code"], state=result["state"])))
+    return auth.callback(result["code"], result["state"])
 
 
-def device_login(auth_stub: Any) -> dict[str, Any]:
+def device_login(auth: AuthFlow) -> dict[str, Any]:
     """RFC 8628: show a URL and a code, poll at the provider's interval (+5 s on slow_down)."""
-    start = _rpc(auth_stub.StartDevice, auth_pb2.StartDeviceRequest())
+    start = auth.start_device()
     sys.stderr.write(f"To log in, visit {start.verification_uri} and enter the code {start.user_code}\n")
     if start.verification_uri_complete:
         sys.stderr.write(f"(or open {start.verification_uri_complete})\n")
     sys.stderr.flush()
-    interval = start.interval or 5
-    deadline = time.monotonic() + (start.expires_in or 600)
+    interval = start.interval
+    deadline = time.monotonic() + start.expires_in
     while time.monotonic() < deadline:
         time.sleep(interval)
-        try:
-            return tokens_dict(_rpc(auth_stub.PollDevice, auth_pb2.PollDeviceRequest(device_code=start.device_code)))
-        except McError as exc:
-            if str(exc) == "slow_down":
-                interval += 5
-            elif str(exc) != "authorization_pending":
-                raise
+        status, tokens = auth.poll_device(start.device_code)
+        if tokens is not None:
+            return tokens
+        if status == "slow_down":
+            interval += 5
     raise Unavailable("the device code expired before the login was approved")

@@ -54,38 +54,30 @@ def status(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> Non
     output
         table or json.
     """
-    from mc.api.v1 import auth_pb2
-    from mc.auth.login import _rpc
     from mc.auth.tokens import TokenStore
 
     backend = _remote()
     stored = TokenStore(backend.name).load()
-    who = _rpc(lambda req, timeout: backend.auth.WhoAmI(req, timeout=timeout, metadata=backend._meta()),
-               auth_pb2.WhoAmIRequest())
-    data = {"remote": backend.name, "user": who.user, "admin": who.admin, "expires_in": who.expires_in,
-            "logged_in": bool(stored),
+    who = backend.whoami()
+    data = {"remote": backend.name, "user": who.name, "subject": who.user, "admin": who.admin,
+            "expires_in": who.expires_in, "logged_in": bool(stored),
             "refresh_token": bool(stored and stored.get("refresh_token"))}
     if output == "json":
         render.emit_json(data)
         return
     valid = f", access token valid {who.expires_in}s" if who.expires_in else ""
-    print(f"{backend.name}: {who.user}{' (admin)' if who.admin else ''}{valid}")
+    print(f"{backend.name}: {render.printable(who.name)}{' (admin)' if who.admin else ''}{valid}")
 
 
 @app.command
 def logout() -> None:
     """Revoke the login at the provider and forget the tokens here."""
-    from mc.api.v1 import auth_pb2
-    from mc.auth.login import _rpc
     from mc.auth.tokens import TokenStore
 
     backend = _remote()
     store = TokenStore(backend.name)
     tokens = store.load()
     if tokens:
-        _rpc(backend.auth.Logout, auth_pb2.LogoutRequest(refresh_token=tokens.get("refresh_token", ""),
-                                                         access_token=tokens.get("access_token", "")))
+        backend.auth.logout(tokens.get("refresh_token", ""), tokens.get("access_token", ""))
     store.delete()
     render.say(f"logged out of {backend.name}" + ("" if tokens else " (was not logged in)"))
-
-

@@ -173,13 +173,13 @@ def _list_commands(noun: str, key: str, item_help: str) -> App:
 
 
 def _check_volume(spec: str) -> None:
-    from mc.engine.spec import parse_volume
+    from mc.engine.checks import parse_volume
 
     parse_volume(spec)
 
 
 def _check_port(spec: str) -> None:
-    from mc.engine.spec import parse_port
+    from mc.engine.checks import parse_port
 
     parse_port(spec)
 

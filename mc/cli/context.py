@@ -1,4 +1,5 @@
-"""Per-invocation state set by the global options (``-r/--remote``, ``--debug``).
+"""Per-invocation state set by the global options (``-r/--remote``, ``--debug``), and the one place
+the CLI builds its engine from the user's configuration.
 
 Commands ask this module for the backend instead of building one, so local and remote mode share
 every command.
@@ -6,16 +7,24 @@ every command.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mc.config.store import Config
     from mc.engine.backend import Backend
+    from mc.engine.settings import EngineSettings
 
 remote: str | None = None
 debug: bool = False
 _config: Config | None = None
 _backend: Backend | None = None
+
+
+def reset() -> None:
+    """Forget this invocation's state (in-process tests run several invocations)."""
+    global remote, debug, _config, _backend
+    remote, debug, _config, _backend = None, False, None, None
 
 
 def config() -> Config:
@@ -38,6 +47,25 @@ def remote_name() -> str | None:
     return config().get("remote.default") or None
 
 
+def settings_from_config(config: Config) -> EngineSettings:
+    from mc.config.envmap import SERVICE_ENV
+    from mc.engine.settings import EngineSettings, Limits
+
+    return EngineSettings(
+        network=config.get("docker.network") or "mc-network",
+        default_networks=tuple(config.get("defaults.networks") or ()),
+        default_volumes=tuple(config.get("defaults.volumes") or ()),
+        default_ports=tuple(config.get("defaults.ports") or ()),
+        service_env={env: config.get(key) for key, env in SERVICE_ENV.items() if config.get(key)},
+        extra_ca=tuple(config.get("docker.extra_ca_certs") or ()),
+        uid=os.getuid(),
+        gid=os.getgid(),
+        default_driver=config.get("defaults.driver") or "goose",
+        limits=Limits(config.get("defaults.cpus") or "", config.get("defaults.memory") or "",
+                      config.get("defaults.pids_limit") or 4096),
+    )
+
+
 def backend() -> Backend:
     """The session engine for this invocation: local docker, or an mcd remote."""
     global _backend
@@ -48,7 +76,11 @@ def backend() -> Backend:
 
             _backend = RemoteBackend.from_config(config(), name)
         else:
+            from mc.config.owner import default_owner
+            from mc.docker import Docker
             from mc.engine.local import LocalBackend
+            from mc.engine.scope import Scope
 
-            _backend = LocalBackend.from_config(config())
+            _backend = LocalBackend(Docker(config().get("docker.socket"), debug=debug),
+                                    settings_from_config(config()), Scope.local(default_owner()))
     return _backend

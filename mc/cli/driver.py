@@ -49,14 +49,13 @@ def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table
     if d.environment:
         print("environment:")
         for e in d.environment:
-            flags = ", ".join(f for f in ("required" if e["required"] else "", "sensitive" if e["sensitive"] else "")
-                              if f)
-            default = f" (default {e['default']})" if e.get("default") else ""
-            print(f"  {e['name']}{default}{' [' + flags + ']' if flags else ''}: {e['description']}")
+            flags = ", ".join(f for f in ("required" if e.required else "", "sensitive" if e.sensitive else "") if f)
+            default = f" (default {e.default})" if e.default else ""
+            print(f"  {e.name}{default}{' [' + flags + ']' if flags else ''}: {e.description}")
     if d.persistent_configs:
         print("persistent configs:")
         for p in d.persistent_configs:
-            print(f"  {p['source']} -> {p['target']} ({p['type']}): {p['description']}")
+            print(f"  {p.source} -> {p.target} ({p.type}): {p.description}")
 
 
 @app.command
@@ -72,8 +71,8 @@ def build(name: str, *, no_cache: bool = False, output: Annotated[Output, Parame
     output
         table (progress on stderr) or json (quiet; the image tag as JSON).
     """
-    backend = context.backend()
-    tag = backend.build_driver(name, no_cache=no_cache, quiet=output == "json")
+    tag = context.backend().build_driver(name, no_cache=no_cache,
+                                         progress=None if output == "json" else render.progress)
     if output == "json":
         render.emit_json({"driver": name, "image": tag})
     else:
@@ -93,6 +92,7 @@ def add(path: str, *, name: str | None = None) -> None:
     """
     from mc.drivers import registry
 
+    _local_only("add")
     driver = registry.add(path, name)
     render.say(f"driver '{driver.name}' added ({driver.path})")
 
@@ -108,8 +108,17 @@ def remove(name: str) -> None:
     """
     from mc.drivers import registry
 
+    _local_only("remove")
     registry.remove(name)
     render.say(f"driver '{name}' removed")
+
+
+def _local_only(verb: str) -> None:
+    if context.remote_name():
+        from mc.errors import InvalidArgument
+
+        raise InvalidArgument(f"mc driver {verb} changes this machine's drivers; a remote's drivers are its "
+                              "operator's (drivers: in mc-service.yaml)")
 
 
 @app.command
@@ -121,12 +130,7 @@ def prune(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
     output
         table or json (the images removed).
     """
-    from mc.errors import McError
-
-    backend = context.backend()
-    if not hasattr(backend, "prune_images"):
-        raise McError("mc driver prune works on the local engine; the server manages its own images")
-    removed = backend.prune_images()
+    removed = context.backend().prune_images()
     if output == "json":
         render.emit_json(removed)
         return

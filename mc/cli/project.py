@@ -40,19 +40,18 @@ def add(
         table or json.
     """
     from mc.errors import InvalidArgument
-    from mc.projects.store import read_key_file, read_token
 
     if ssh_key and token:
         raise InvalidArgument("give either --ssh-key or --token, not both")
     project = context.backend().project_add(
         url,
-        ssh_key=read_key_file(ssh_key) if ssh_key else None,
-        token=read_token(token) if token is not None else None,
+        ssh_key=_read_key_file(ssh_key) if ssh_key else None,
+        token=_read_token(token) if token is not None else None,
         name=name,
         username=username,
     )
     if output == "json":
-        render.emit_json(project.public())
+        render.emit_json(project.to_dict())
     else:
         detail = f" ({project.auth_type} {project.fingerprint})" if project.auth_type != "none" else ""
         render.say(f"project {project.id} added{detail}")
@@ -69,7 +68,7 @@ def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
     """
     projects = context.backend().project_list()
     if output == "json":
-        render.emit_json([p.public() for p in projects])
+        render.emit_json([p.to_dict() for p in projects])
         return
     render.emit_table([(p.id, p.name, p.url, p.auth_type, p.fingerprint) for p in projects],
                       ["id", "name", "url", "auth", "fingerprint"])
@@ -88,9 +87,9 @@ def show(url: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table"
     """
     project = context.backend().project_get(url)
     if output == "json":
-        render.emit_json(project.public())
+        render.emit_json(project.to_dict())
         return
-    render.emit_table([(k, v) for k, v in project.public().items()], ["field", "value"])
+    render.emit_table(list(project.to_dict().items()), ["field", "value"])
 
 
 @app.command
@@ -104,3 +103,30 @@ def remove(url: str) -> None:
     """
     project = context.backend().project_remove(url)
     render.say(f"project {project.id} removed")
+
+
+def _read_token(value: str) -> str:
+    """``--token -`` reads the token from stdin (keeps it out of the process list)."""
+    import sys
+
+    if value == "-":
+        return sys.stdin.readline().strip()
+    return value
+
+
+def _read_key_file(path: str) -> bytes:
+    from pathlib import Path
+
+    from mc.errors import InvalidArgument, NotFound
+
+    p = Path(path).expanduser()
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"--ssh-key {path}: no such file") from None
+    except OSError as exc:
+        raise InvalidArgument(f"--ssh-key {path}: {exc.strerror}") from None
+    if b"PRIVATE KEY" not in data:
+        hint = " (that is the public key; give the private one)" if data.startswith(b"ssh-") else ""
+        raise InvalidArgument(f"--ssh-key {path}: not a private key{hint}")
+    return data

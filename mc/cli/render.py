@@ -17,6 +17,12 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+def progress(line: str) -> None:
+    """A line of progress output (a driver build), passed through to stderr as it comes."""
+    sys.stderr.write(line if line.endswith("\n") else line + "\n")
+    sys.stderr.flush()
+
+
 def emit_json(value: Any) -> None:
     import json
 

@@ -13,7 +13,7 @@ from mc.cli import context, render
 from mc.cli.render import Output
 
 if TYPE_CHECKING:
-    from mc.engine.models import Session, SessionSpec
+    from mc.engine.models import ExecResult, Session, SessionSpec, TerminalFacts
 
 app = App(name="session", help="Create, list, connect to, run in and close sessions.")
 
@@ -33,18 +33,16 @@ def _ssh_public_key(path: str | None) -> str:
     raise InvalidArgument("--ssh: no public key found (~/.ssh/id_ed25519.pub); pass --ssh-key PATH.pub")
 
 
-def _go(
-    spec: SessionSpec,
-    *,
-    connect: bool,
-    run: str | None,
-    rm: bool,
-    output: Output,
-) -> int:
-    """Create a session, then run a command in it or connect to it; close it after with --rm."""
+def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm: bool, output: Output) -> int:
+    """Create a session, then run a command in it or connect to it (docker run's composition).
+    With --rm the session is closed when the command ends: by the engine (mcd too, even if this
+    client dies meanwhile), and by this process on any earlier failure."""
     backend = context.backend()
     quiet = output == "json"
-    session = backend.create(spec, quiet=quiet)
+    remote = context.remote_name()
+    if remote and not quiet:
+        render.say(f"mc: creating the session on {remote} (a first use builds the driver there)")
+    session = backend.create(spec, progress=None if quiet else render.progress)
     if output == "json" and not run:
         render.emit_json(session.to_dict())
     elif not quiet:
@@ -53,34 +51,54 @@ def _go(
         if session.ssh_command():
             render.say(f"ssh: {session.ssh_command()}")
     rc = 0
+    ended = False
     try:
         if run is not None or connect:
             backend.wait_ready(session.id)
         if run is not None:
             if connect and sys.stdin.isatty() and sys.stdout.isatty():
-                rc = backend.exec(session.id, ["bash", "-lc", run], tty=True, interactive=True)
+                result = backend.exec(session.id, ["bash", "-lc", run], tty=True, interactive=True,
+                                      terminal=terminal_facts(), end_session=rm)
             else:
-                rc = backend.run(session.id, run)
+                result = backend.run(session.id, run, end_session=rm)
+            ended = rm
+            rc = finished(session.id, result)
         elif connect:
             if not quiet:
                 render.say("connecting (detach: Ctrl-P Ctrl-Q; exit the shell to leave)")
-            rc = backend.connect(session.id)
+            tty = sys.stdin.isatty() and sys.stdout.isatty()
+            rc = finished(session.id, backend.connect(session.id, tty=tty, terminal=terminal_facts() if tty else None))
     finally:
-        if rm:
+        if rm and not ended:
             backend.close([session.id], kill=True)
         elif connect and not quiet and run is None:
-            _still_running_hint(session.id)
+            render.say(f"session {session.id} keeps running: {_mc()} session connect {session.id} | "
+                       f"{_mc()} session close {session.id}")
     return rc
 
 
-def _still_running_hint(session_id: str) -> None:
+def _mc() -> str:
     name = context.remote_name()
-    mc = f"mc -r {name}" if name else "mc"
-    render.say(f"session {session_id} keeps running: {mc} session connect {session_id} | "
-               f"{mc} session close {session_id}")
+    return f"mc -r {name}" if name else "mc"
 
 
-def _spec(**kwargs: Any) -> SessionSpec:
+def terminal_facts() -> TerminalFacts:
+    """This terminal, for a command run on it in a session (the engine never reads a terminal)."""
+    from mc.engine.models import TerminalFacts
+    from mc.term.size import terminal_size
+
+    size = terminal_size() or (0, 0)
+    return TerminalFacts(os.environ.get("TERM") or "xterm-256color", size[0], size[1])
+
+
+def finished(session_id: str, result: ExecResult) -> int:
+    """A command's exit code as mc's; after a detach, how to come back."""
+    if result.detached:
+        render.say(f"\r\ndetached from session {session_id} ({_mc()} session connect {session_id})")
+    return result.code
+
+
+def _new_spec(**kwargs: Any) -> SessionSpec:
     from mc.engine.models import SessionSpec
 
     return SessionSpec(**kwargs)
@@ -147,40 +165,33 @@ def create(
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """
-    from mc.engine import spec as specs
+    from mc.engine import checks
 
     config = context.config()
     if connect is None:
         connect = bool(config.get("defaults.connect")) and output != "json"
     remote = context.remote_name() is not None
-    spec = _spec(
-        driver=driver or config.get("defaults.driver") or "goose",
-        name=specs.check_name(name),
-        project=project or "",
-        mount=mount or "",
-        networks=list(network or []),
-        env=specs.parse_env(list(env or [])),
-        volumes=[specs.parse_volume(v) for v in (volume or [])] if not remote else _remote_volumes(volume),
-        ports=[specs.parse_port(p) for p in (port or [])],
-        cpus=specs.check_cpus(cpus),
-        memory=specs.check_memory(memory),
-        pids_limit=pids_limit,
-        ssh=ssh,
-        ssh_public_key=_ssh_public_key(ssh_key) if ssh else "",
-    )
-    if remote and spec.mount:
+    if remote and (mount or volume):
         from mc.errors import InvalidArgument
 
         raise InvalidArgument("a local directory cannot be mounted into a remote session; use --project URL")
-    return _go(spec, connect=connect, run=run, rm=rm, output=output)
-
-
-def _remote_volumes(volume: list[str] | None) -> list:
-    from mc.errors import InvalidArgument
-
-    if volume:
-        raise InvalidArgument("-v: host paths cannot be mounted into a remote session; use --project URL")
-    return []
+    spec = _new_spec(
+        driver=driver or config.get("defaults.driver") or "goose",
+        name=name,
+        project=project or "",
+        mount=mount or "",
+        networks=list(network or []),
+        env=checks.parse_env(list(env or [])),
+        volumes=[checks.parse_volume(v) for v in (volume or [])],
+        ports=[checks.parse_port(p) for p in (port or [])],
+        cpus=cpus,
+        memory=memory,
+        pids_limit=pids_limit,
+        ssh=ssh,
+        ssh_public_key=_ssh_public_key(ssh_key) if ssh else "",
+        remove_on_exit=rm and run is not None,
+    )
+    return _create_and_attach(spec, connect=connect, run=run, rm=rm, output=output)
 
 
 def quick(target: str | None) -> int:
@@ -205,8 +216,8 @@ def quick(target: str | None) -> int:
         project = target
     else:
         raise InvalidArgument(f"'{target}' is neither a directory nor a git URL, nor an mc command (see mc --help)")
-    spec = _spec(driver=config.get("defaults.driver") or "goose", mount=mount, project=project)
-    return _go(spec, connect=True, run=None, rm=False, output="table")
+    spec = _new_spec(driver=config.get("defaults.driver") or "goose", mount=mount, project=project)
+    return _create_and_attach(spec, connect=True, run=None, rm=False, output="table")
 
 
 @app.command(name="list")
@@ -218,7 +229,7 @@ def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
     output
         table or json (an array of objects with stable keys).
     """
-    sessions = context.backend().list()
+    sessions = context.backend().sessions()
     if output == "json":
         render.emit_json([s.to_dict() for s in sessions])
         return
@@ -301,7 +312,8 @@ def connect(session: str) -> int:
     session
         Session id, unique id prefix, or name.
     """
-    return context.backend().connect(session)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return finished(session, context.backend().connect(session, tty=tty, terminal=terminal_facts() if tty else None))
 
 
 @app.command(name="exec")
@@ -328,7 +340,9 @@ def exec_(
 
     if not command:
         raise InvalidArgument("give the command to run: mc session exec ID -- CMD ...")
-    return context.backend().exec(session, list(command), tty=tty, interactive=interactive)
+    result = context.backend().exec(session, list(command), tty=tty, interactive=interactive,
+                                    terminal=terminal_facts() if tty else None)
+    return finished(session, result)
 
 
 @app.command

@@ -6,6 +6,7 @@ Keys are dotted paths (``services.openai.api_key``). Users may drop the ``servic
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,10 @@ from mc.errors import InvalidArgument
 @dataclass(frozen=True)
 class Key:
     path: str
-    type: type  # str, bool, int, list
+    type: builtins.type  # str, bool, int, list
     default: Any
     help: str
-    item_type: type = str  # for lists
+    item_type: builtins.type = str  # for lists
 
     @property
     def secret(self) -> bool:

@@ -6,6 +6,19 @@ import re
 
 from mc import errors
 
+
+class ContainerMissing(errors.NotFound):
+    """docker knows no such container."""
+
+
+class NetworkMissing(errors.NotFound):
+    """docker knows no such network."""
+
+
+class ImageMissing(errors.NotFound):
+    """docker has no such image (and mc never pulls)."""
+
+
 # (pattern on stderr, error class, short reason). First match wins.
 TABLE: list[tuple[re.Pattern[str], type[errors.McError], str]] = [
     (re.compile(r"Cannot connect to the Docker daemon|Is the docker daemon running|"
@@ -13,10 +26,11 @@ TABLE: list[tuple[re.Pattern[str], type[errors.McError], str]] = [
      errors.Unavailable, "the Docker engine is not reachable"),
     (re.compile(r"permission denied while trying to connect to the Docker daemon"),
      errors.Unavailable, "no permission to use the Docker engine"),
-    (re.compile(r"No such container|No such object|no such container"), errors.NotFound, "no such container"),
-    (re.compile(r"network .* not found|No such network"), errors.NotFound, "network not found"),
     (re.compile(r"No such image|Unable to find image|pull access denied|manifest unknown|"
-                r"repository does not exist"), errors.NotFound, "image not found"),
+                r"repository does not exist"), ImageMissing, "image not found"),
+    (re.compile(r"network .* not found|No such network"), NetworkMissing, "network not found"),
+    (re.compile(r"No such container|no such container"), ContainerMissing, "no such container"),
+    (re.compile(r"No such object"), errors.NotFound, "no such object"),
     (re.compile(r"is not running|is restarting|is paused"), errors.Conflict, "container is not running"),
     (re.compile(r"Conflict\. The container name|is already in use by container"),
      errors.Conflict, "name already in use"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -122,11 +123,12 @@ class Docker:
                 continue
         return (0 if detached else rc), detached, docker_error
 
-    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+    def popen(self, *args: str, extra_env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
         argv = self.argv(*args)
         self._trace(argv)
+        env = {**(self.env or os.environ), **extra_env} if extra_env else self.env
         try:
-            return subprocess.Popen(argv, env=self.env, **kwargs)
+            return subprocess.Popen(argv, env=env, **kwargs)
         except FileNotFoundError:
             raise self._missing() from None
 
@@ -144,9 +146,10 @@ class Stream:
         self.closed = False
 
     def __iter__(self) -> Iterator[bytes]:
-        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        assert isinstance(stdout, io.BufferedReader)
         try:
-            while chunk := self.proc.stdout.read1(65536):
+            while chunk := stdout.read1(65536):
                 yield chunk
             rc = self.proc.wait()
             if rc != 0 and not self.closed:

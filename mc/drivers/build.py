@@ -19,9 +19,8 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mc.config.paths import cache_dir
@@ -179,16 +178,20 @@ def image_exists(docker: Docker, tag: str) -> bool:
     return docker.run("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0
 
 
+BUILD_TIMEOUT = 1800.0  # a build that takes longer is stuck (it holds the driver's build lock)
+
+
 def build(
     docker: Docker,
     driver: Driver,
     extra_ca: list[Path],
     *,
     no_cache: bool = False,
-    quiet: bool = False,
     force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    timeout: float = BUILD_TIMEOUT,
 ) -> str:
-    """Build the driver's image unless it exists; return its tag. Progress goes to stderr."""
+    """Build the driver's image unless it exists; return its tag. Output lines go to ``progress``."""
     tag = image_tag(driver, extra_ca)
     with _build_lock(tag):
         if not force and not no_cache and image_exists(docker, tag):
@@ -215,34 +218,37 @@ def build(
             if no_cache:
                 args.append("--no-cache")
             args.append(str(context))
-            if not quiet:
-                sys.stderr.write(f"mc: building driver '{driver.name}' ({tag}); first use only\n")
-                sys.stderr.flush()
-            _run_build(docker, args, quiet, driver.name)
+            if progress:
+                progress(f"mc: building driver '{driver.name}' ({tag}); first use only\n")
+            _run_build(docker, args, driver.name, progress, timeout)
         return tag
 
 
-def _run_build(docker: Docker, args: list[str], quiet: bool, name: str) -> None:
+def _run_build(docker: Docker, args: list[str], name: str, progress: Callable[[str], None] | None,
+               timeout: float) -> None:
     import subprocess
+    import threading
 
-    env_extra = {"DOCKER_BUILDKIT": "0"}
-    saved = docker.env
-    docker.env = {**(saved or os.environ), **env_extra}
+    proc = docker.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        extra_env={"DOCKER_BUILDKIT": "0"})
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    assert proc.stdout is not None
+    tail: list[str] = []
     try:
-        proc = docker.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        tail: list[str] = []
         for raw in proc.stdout:
             line = raw.decode(errors="replace")
-            tail = ([*tail, line])[-30:]
-            if not quiet:
-                sys.stderr.write(line)
-                sys.stderr.flush()
+            tail = [*tail, line][-30:]
+            if progress:
+                progress(line)
         rc = proc.wait()
     finally:
-        docker.env = saved
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     if rc != 0:
+        if rc == -9 and not any(ln.strip() for ln in tail[-1:]):
+            raise McError(f"docker build: building driver '{name}' took longer than {timeout:.0f}s; stopped")
         last = next((ln.strip() for ln in reversed(tail) if ln.strip()), "")
-        if quiet:
-            sys.stderr.write("".join(tail))
         raise McError(f"docker build: building driver '{name}' failed: {first_line(last) or 'see the output above'}")

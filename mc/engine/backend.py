@@ -1,52 +1,79 @@
-"""The Backend interface: everything a front door (CLI, mcd) can do to sessions and drivers.
+"""The Backend interface: everything a front door (the CLI, mcd) can do to sessions, drivers and
+projects.
 
 ``LocalBackend`` implements it over the docker CLI; ``RemoteBackend`` implements it again over gRPC
-to an ``mcd`` whose servicers forward to a ``LocalBackend``. Commands only ever see this protocol.
+to an ``mcd`` whose servicers forward to a ``LocalBackend``. Commands only ever see this protocol,
+and mypy checks both implementations against it (see the end of local.py and remote/client.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import builtins
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from mc.engine.models import DriverInfo, Session, SessionSpec
+from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+
+Progress = Callable[[str], None]  # lines of progress (a driver build) for whoever shows them
 
 
 class Backend(Protocol):
     # sessions ------------------------------------------------------------------------------
-    def create(self, spec: SessionSpec, *, quiet: bool = False) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
         """Create and start a session; builds the driver image on first use."""
 
-    def list(self) -> list[Session]:
-        """Every session (of this owner, for mcd)."""
+    def sessions(self) -> builtins.list[Session]:
+        """Every session the caller sees."""
 
     def get(self, ref: str) -> Session:
         """A session by id, unique id prefix, or name."""
 
-    def close(self, refs: list[str], *, kill: bool = False) -> list[Session]:
+    def close(self, refs: builtins.list[str], *, kill: bool = False) -> builtins.list[Session]:
         """Stop and remove sessions; returns what was closed."""
 
-    def close_all(self, *, kill: bool = False) -> list[Session]:
-        """Close every session (of this owner)."""
+    def close_all(self, *, kill: bool = False) -> builtins.list[Session]:
+        """Close every session of the caller's own."""
 
     def wait_ready(self, ref: str) -> Session:
         """Block until the session's init finished; raise with the reason when it failed."""
 
-    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterable[bytes]:
         """The session's output (init script included), as it arrives."""
 
-    def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
-        """Run a command in the session attached to this terminal; its exit code."""
+    def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
+             terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
+        """Run a command in the session on this terminal. With ``end_session`` the session is
+        closed when the command ends, whatever happens to the caller (``--rm``)."""
 
-    def connect(self, ref: str) -> int:
-        """Interactive session shell (or the driver's connect command); its exit code."""
+    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
+        """The session's interactive command (the driver's connect command) on this terminal."""
 
-    def run(self, ref: str, command: str) -> int:
-        """Run a shell command line in the session, output streamed; its exit code."""
+    def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
+        """Run a shell command line in the session, output streamed, no terminal."""
 
     # drivers -------------------------------------------------------------------------------
-    def drivers(self) -> list[DriverInfo]:
+    def drivers(self) -> builtins.list[DriverInfo]:
         """Every available driver."""
 
     def driver(self, name: str) -> DriverInfo:
         """One driver's details."""
+
+    def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
+        """Build a driver's image (when its content changed); its tag."""
+
+    def prune_images(self) -> builtins.list[str]:
+        """Remove images of previous driver versions no session uses; what was removed."""
+
+    # projects ------------------------------------------------------------------------------
+    def project_add(self, url: str, *, ssh_key: bytes | None = None, token: str | None = None, name: str = "",
+                    username: str = "", replace: bool = False) -> ProjectInfo:
+        """Store a project and its credential (``replace``: update an existing one)."""
+
+    def project_list(self) -> builtins.list[ProjectInfo]:
+        """The caller's projects (never their secrets)."""
+
+    def project_get(self, url: str) -> ProjectInfo:
+        """One project, by any of its URL forms."""
+
+    def project_remove(self, url: str) -> ProjectInfo:
+        """Forget a project and its credential."""

@@ -6,10 +6,13 @@ DRIVER = "mc.driver"
 PROJECT = "mc.project"  # normalised project id (git URL) or "" for none
 MOUNT = "mc.mount"  # host directory mounted at /app, or ""
 CREATED = "mc.created"  # ISO 8601 UTC
-OWNER = "mc.owner"  # who created it (the daemon's user id; the host user locally)
+OWNER = "mc.owner"  # who created it (the daemon's user key; the host user locally)
 USER = "mc.user"  # uid:gid the session user runs as
 CONNECT = "mc.connect"  # JSON list: the driver's interactive command
 SSH = "mc.ssh"  # "1" when sshd runs in the session
 VERSION = "mc.version"  # mc version that created it
+REMOVE = "mc.rm"  # "1": created with --rm, removed when its command ends (mcd: whatever the client does)
+INSTANCE = "mc.instance"  # the mcd installation that made it (mcd manages only its own sessions)
+NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

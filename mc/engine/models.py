@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+# What `mc session list` shows. "stopped": ended by a stop (mc stop, docker stop, exit 0/143);
+# "failed": its init failed (exit 97); "exited": anything else ended it; "gone": its container
+# vanished behind mcd's back. Docker's own "restarting", "paused" and "dead" pass through.
+Status = Literal["created", "running", "stopped", "failed", "exited", "gone", "restarting", "paused", "dead",
+                 "other"]
 
 
 @dataclass(frozen=True)
@@ -28,22 +35,24 @@ class Volume:
 
 @dataclass
 class SessionSpec:
-    """Everything needed to create a session. Validated by the engine, not the CLI."""
+    """What a caller asks for. The CLI only parses what needs the caller's machine (-e KEY from its
+    environment, -v paths against its directory); every check is the engine's (see plan.py), because
+    mcd takes the same spec from the wire."""
 
     driver: str = ""
     name: str = ""
     project: str = ""  # git URL to clone into /app
     mount: str = ""  # host directory to mount at /app (local mode only)
-    networks: list[str] = field(default_factory=list)
+    networks: builtins.list[str] = field(default_factory=builtins.list)
     env: dict[str, str] = field(default_factory=dict)
-    volumes: list[Volume] = field(default_factory=list)
-    ports: list[int] = field(default_factory=list)
+    volumes: builtins.list[Volume] = field(default_factory=builtins.list)
+    ports: builtins.list[int] = field(default_factory=builtins.list)
     cpus: str = ""
     memory: str = ""
     pids_limit: int = 0
     ssh: bool = False
     ssh_public_key: str = ""
-    owner: str = ""
+    remove_on_exit: bool = False  # --rm with --run: the engine removes the session when the command ends
 
 
 @dataclass
@@ -51,17 +60,18 @@ class Session:
     id: str
     name: str
     driver: str
-    status: str  # running | exited | failed | created | starting | gone
+    status: Status
     project: str = ""
     mount: str = ""
     created: str = ""
     exit_code: int | None = None
-    ports: list[Port] = field(default_factory=list)
+    ports: builtins.list[Port] = field(default_factory=builtins.list)
     container: str = ""
     owner: str = ""
-    user: str = ""
+    user: str = ""  # uid:gid of the session user
     ssh: bool = False
-    connect: list[str] = field(default_factory=list)
+    connect: builtins.list[str] = field(default_factory=builtins.list)
+    remove_on_exit: bool = False  # created with --rm --run: removed when its command ends
 
     @property
     def running(self) -> bool:
@@ -81,8 +91,52 @@ class Session:
         data = asdict(self)
         data["ports"] = [str(p) for p in self.ports]
         data["ssh"] = self.ssh_command()
-        del data["connect"], data["user"]
+        del data["connect"], data["user"], data["remove_on_exit"]
         return data
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """A change of a session's container, as the engine reports it (``destroy``, ``create``, ...)."""
+
+    action: str
+    session_id: str
+    owner: str
+    time_ns: int = 0
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How a command run in a session ended: its exit code, or a detach (Ctrl-P Ctrl-Q)."""
+
+    code: int
+    detached: bool = False
+
+
+@dataclass(frozen=True)
+class TerminalFacts:
+    """The caller's terminal, as the caller measured it (the engine never reads a terminal)."""
+
+    term: str = "xterm-256color"
+    rows: int = 0
+    cols: int = 0
+
+
+@dataclass
+class EnvVarInfo:
+    name: str
+    description: str = ""
+    required: bool = False
+    default: str | None = None  # never shown for a sensitive variable
+    sensitive: bool = False
+
+
+@dataclass
+class PersistentConfigInfo:
+    source: str
+    target: str
+    type: str = "directory"
+    description: str = ""
 
 
 @dataclass
@@ -94,9 +148,26 @@ class DriverInfo:
     path: str
     image: str  # tag the driver builds to
     built: bool | None = None
-    environment: list[dict[str, Any]] = field(default_factory=list)
-    ports: list[int] = field(default_factory=list)
-    persistent_configs: list[dict[str, Any]] = field(default_factory=list)
+    environment: builtins.list[EnvVarInfo] = field(default_factory=builtins.list)
+    ports: builtins.list[int] = field(default_factory=builtins.list)
+    persistent_configs: builtins.list[PersistentConfigInfo] = field(default_factory=builtins.list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ProjectInfo:
+    """A project as it may be shown or sent: never its secret."""
+
+    id: str  # normalised URL
+    url: str  # what git clones
+    name: str = ""
+    auth_type: str = "none"  # none | ssh | token
+    public_key: str = ""
+    fingerprint: str = ""
+    username: str = ""
+    owner: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

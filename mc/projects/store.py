@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,10 +22,32 @@ from mc.projects.crypto import Cipher
 from mc.projects.urls import clone_url, normalize
 
 KEY_ENV = "MC_PROJECT_ENCRYPTION_KEY"
+MAX_KEY = 64 * 1024
+MAX_TOKEN = 8 * 1024
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """How a session reaches a project: where to clone from, and the credential (for the engine,
+    which turns it into files in the session; never shown)."""
+
+    id: str
+    clone_url: str
+    auth_type: str = "none"  # none | ssh | token
+    secret: str = ""
+    username: str = ""
+
+    @classmethod
+    def public(cls, url: str) -> ProjectAccess:
+        """A project nobody stored: cloned without credentials."""
+        return cls(normalize(url), clone_url(url))
 
 
 @dataclass
 class Project:
+    """A stored project record, with its secret: it never leaves this module but as ProjectAccess
+    (into a session) or as the public fields (``public()``)."""
+
     id: str  # normalised URL
     url: str  # what git clones
     name: str = ""
@@ -36,7 +59,7 @@ class Project:
     owner: str = ""
 
     def public(self) -> dict[str, Any]:
-        """What list/show print: never the secret."""
+        """Every field but the secret."""
         data = asdict(self)
         del data["secret"]
         return data
@@ -47,7 +70,7 @@ class RecordSource(Protocol):
 
     def load(self) -> dict[str, str]: ...
 
-    def transact(self, change: Any) -> None: ...
+    def transact(self, change: Callable[[dict[str, str]], Any]) -> None: ...
 
 
 class FileRecords:
@@ -68,7 +91,7 @@ class FileRecords:
             raise McError(f"{self.path}: not a valid project store")
         return records
 
-    def transact(self, change: Any) -> None:
+    def transact(self, change: Callable[[dict[str, str]], Any]) -> None:
         private_dir(self.path.parent)
         with locked(self.path):
             records = self.load()
@@ -80,6 +103,7 @@ def ssh_key_details(private_key: bytes, source: str) -> tuple[str, str]:
     """(public key line, SHA256 fingerprint as ssh-keygen prints it) of an OpenSSH/PEM private key."""
     from cryptography.hazmat.primitives import serialization
 
+    key: Any
     try:
         key = serialization.load_ssh_private_key(private_key, password=None)
     except TypeError:
@@ -123,7 +147,7 @@ class ProjectStore:
     def _encode(self, project: Project) -> str:
         return self.cipher.encrypt(json.dumps(asdict(project)).encode(), project.id)
 
-    def list(self, owner: str | None = None) -> list[Project]:
+    def projects(self, owner: str | None = None) -> list[Project]:
         projects = [self._decode(pid, tok) for pid, tok in sorted(self.source.load().items())]
         return [p for p in projects if owner is None or p.owner == owner]
 
@@ -142,6 +166,12 @@ class ProjectStore:
             username: str = "", owner: str = "", replace: bool = False) -> Project:
         if ssh_key is not None and token is not None:
             raise InvalidArgument("give either --ssh-key or --token, not both")
+        if len(name) > 128 or not name.isprintable() or len(username) > 128 or not username.isprintable():
+            raise InvalidArgument("--name and --username are short printable words")
+        if ssh_key is not None and len(ssh_key) > MAX_KEY:
+            raise InvalidArgument(f"--ssh-key: larger than {MAX_KEY // 1024} KiB; is it a private key?")
+        if token is not None and len(token) > MAX_TOKEN:
+            raise InvalidArgument(f"--token: longer than {MAX_TOKEN // 1024} KiB")
         pid = normalize(url)
         project = Project(id=pid, url="", name=name or pid.rsplit("/", 1)[-1], owner=owner)
         if ssh_key is not None:
@@ -158,6 +188,11 @@ class ProjectStore:
         def change(records: dict[str, str]) -> None:
             if pid in records and not replace:
                 raise InvalidArgument(f"project '{pid}' exists; remove it first or use mc project update")
+            if replace:
+                if pid not in records:
+                    raise NotFound(f"no project '{pid}' (see mc project list)")
+                if not name:  # an update keeps the name unless given a new one
+                    project.name = self._decode(pid, records[pid]).name
             records[pid] = self._encode(project)
 
         self.source.transact(change)
@@ -171,46 +206,12 @@ class ProjectStore:
         return project
 
     # -- sessions ------------------------------------------------------------------------------
-    def credentials(self, url: str) -> tuple[str, Any] | None:
-        """(URL to clone, Credentials as files) for a stored project, or None when unknown."""
-        from mc.contract import GIT_SSH_KEY_FILE, GIT_TOKEN_FILE, SECRETS_DIR
-        from mc.engine.local import Credentials
-
+    def access(self, url: str) -> ProjectAccess | None:
+        """What a session needs to clone a stored project (its secret included), or None."""
         project = self.find(url)
         if project is None:
             return None
-        creds = Credentials()
-        if project.auth_type == "ssh":
-            secret = project.secret if project.secret.endswith("\n") else project.secret + "\n"
-            creds.files[GIT_SSH_KEY_FILE] = secret.encode()
-            creds.env["MC_GIT_SSH_KEY"] = f"{SECRETS_DIR}/{GIT_SSH_KEY_FILE}"
-        elif project.auth_type == "token":
-            creds.files[GIT_TOKEN_FILE] = project.secret.encode()
-            creds.env["MC_GIT_TOKEN"] = f"{SECRETS_DIR}/{GIT_TOKEN_FILE}"
-            creds.env["MC_GIT_USER"] = project.username or "x-access-token"
         # the given URL wins when it is a full URL (the user chose ssh or https explicitly)
         given = clone_url(url, project.auth_type)
-        return (given if "://" in url or "@" in url else project.url), creds
-
-
-def read_token(value: str) -> str:
-    """``--token -`` reads the token from stdin (keeps it out of the process list)."""
-    import sys
-
-    if value == "-":
-        return sys.stdin.readline().strip()
-    return value
-
-
-def read_key_file(path: str) -> bytes:
-    p = Path(path).expanduser()
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"--ssh-key {path}: no such file") from None
-    except OSError as exc:
-        raise InvalidArgument(f"--ssh-key {path}: {exc.strerror}") from None
-    if b"PRIVATE KEY" not in data:
-        hint = " (that is the public key; give the private one)" if data.startswith(b"ssh-") else ""
-        raise InvalidArgument(f"--ssh-key {path}: not a private key{hint}")
-    return data
+        return ProjectAccess(project.id, given if "://" in url or "@" in url else project.url, project.auth_type,
+                             project.secret, project.username)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import functools
-import sys
+import re
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
 from mc.api.v1 import (
-    auth_pb2_grpc,
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,
@@ -19,15 +20,22 @@ from mc.api.v1 import (
     session_pb2,
     session_pb2_grpc,
 )
-from mc.engine.models import DriverInfo, Session, SessionSpec
-from mc.errors import InvalidArgument, McError, NotFound
+from mc.engine.backend import Backend, Progress
+from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+from mc.errors import InvalidArgument, McError, NotFound, PermissionDenied
 from mc.remote import convert
+from mc.remote.auth import RemoteAuth, WhoAmI
 from mc.remote.channel import open_channel
 from mc.remote.status import from_status
+
+if TYPE_CHECKING:
+    from mc.config.store import Config
+    from mc.term.attach import AttachInput, AttachOutput
 
 T = TypeVar("T")
 UNARY_TIMEOUT = 60.0
 SLOW_TIMEOUT = 1800.0  # create may build a driver image; wait_ready may clone a big repository
+_EXPIRED = re.compile(r"token expired", re.IGNORECASE)
 
 
 def _call(fn: Callable[..., T]) -> Callable[..., T]:
@@ -43,26 +51,19 @@ def _call(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class _Messages:
-    AttachRequest = session_pb2.AttachRequest
-    TerminalSize = common_pb2.TerminalSize
-    Signal = session_pb2.Signal
-
-
 class RemoteBackend:
-    def __init__(self, name: str, url: str, ca_cert: str = "",
-                 token: Callable[[], str] | None = None) -> None:
+    def __init__(self, name: str, url: str, ca_cert: str = "", token: Callable[[], str] | None = None) -> None:
         self.name = name
         self.url = url
         self.channel = open_channel(url, ca_cert)
-        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        self.session_stub = session_pb2_grpc.SessionServiceStub(self.channel)
         self.driver_stub = driver_pb2_grpc.DriverServiceStub(self.channel)
         self.project_stub = project_pb2_grpc.ProjectServiceStub(self.channel)
-        self.auth = auth_pb2_grpc.AuthServiceStub(self.channel)
+        self.auth = RemoteAuth(self.channel)
         self._token = token
 
     @classmethod
-    def from_config(cls, config: Any, name: str) -> RemoteBackend:
+    def from_config(cls, config: Config, name: str) -> RemoteBackend:
         endpoint = config.endpoints().get(name)
         if not endpoint:
             known = ", ".join(config.endpoints()) or "none"
@@ -70,107 +71,154 @@ class RemoteBackend:
         from mc.auth.tokens import token_provider
 
         backend = cls(name, str(endpoint.get("url", "")), str(endpoint.get("ca_cert") or ""))
-        backend._token = token_provider(name, endpoint, refresh=backend.refresh_tokens)
+        backend._token = token_provider(name, endpoint, refresh=backend.auth.refresh)
         return backend
-
-    def refresh_tokens(self, refresh_token: str) -> dict[str, Any]:
-        """AuthService.Refresh (the provider may rotate the refresh token)."""
-        from mc.api.v1 import auth_pb2
-        from mc.auth.login import _rpc, tokens_dict
-
-        return tokens_dict(_rpc(self.auth.Refresh, auth_pb2.RefreshRequest(refresh_token=refresh_token)))
 
     def _meta(self) -> list[tuple[str, str]]:
         token = self._token() if self._token else ""
         return [("authorization", f"Bearer {token}")] if token else []
 
+    def _renew_every(self) -> float:
+        """How often a long attach checks for a fresh token: often enough for the token's lifetime."""
+        from mc.auth.tokens import TokenStore
+
+        with contextlib.suppress(McError, OSError, ValueError):
+            lifetime = float((TokenStore(self.name).load() or {}).get("lifetime") or 0)
+            if lifetime:
+                return max(1.0, min(30.0, lifetime / 4))
+        return 30.0
+
+    def whoami(self) -> WhoAmI:
+        return self.auth.whoami(self._meta())
+
     # -- sessions -------------------------------------------------------------------------------
     @_call
-    def create(self, spec: SessionSpec, *, quiet: bool = False) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
         if spec.mount or spec.volumes:
             raise InvalidArgument("a local directory cannot be mounted into a remote session; use a project URL")
-        if not quiet:
-            sys.stderr.write(f"mc: creating the session on {self.name} (a first use builds the driver there)\n")
-        resp = self.sessions.Create(session_pb2.CreateRequest(spec=convert.spec_to_pb(spec)), timeout=SLOW_TIMEOUT,
-                                    metadata=self._meta())
+        resp = self.session_stub.Create(session_pb2.CreateRequest(spec=convert.spec_to_pb(spec)),
+                                        timeout=SLOW_TIMEOUT, metadata=self._meta())
         return convert.session_from_pb(resp.session)
 
     @_call
-    def list(self) -> list[Session]:
-        resp = self.sessions.List(session_pb2.ListRequest(), timeout=UNARY_TIMEOUT, metadata=self._meta())
+    def sessions(self) -> builtins.list[Session]:
+        resp = self.session_stub.List(session_pb2.ListRequest(), timeout=UNARY_TIMEOUT, metadata=self._meta())
         return [convert.session_from_pb(s) for s in resp.sessions]
 
     @_call
     def get(self, ref: str) -> Session:
-        resp = self.sessions.Get(session_pb2.GetRequest(session=ref), timeout=UNARY_TIMEOUT, metadata=self._meta())
+        resp = self.session_stub.Get(session_pb2.GetRequest(session=ref), timeout=UNARY_TIMEOUT,
+                                     metadata=self._meta())
         return convert.session_from_pb(resp.session)
 
     @_call
-    def close(self, refs: list[str], *, kill: bool = False) -> list[Session]:
-        resp = self.sessions.Close(session_pb2.CloseRequest(sessions=refs, kill=kill), timeout=UNARY_TIMEOUT,
-                                   metadata=self._meta())
+    def close(self, refs: builtins.list[str], *, kill: bool = False) -> builtins.list[Session]:
+        resp = self.session_stub.Close(session_pb2.CloseRequest(sessions=refs, kill=kill), timeout=UNARY_TIMEOUT,
+                                       metadata=self._meta())
         return [convert.session_from_pb(s) for s in resp.sessions]
 
     @_call
-    def close_all(self, *, kill: bool = False) -> list[Session]:
-        resp = self.sessions.Close(session_pb2.CloseRequest(all=True, kill=kill), timeout=UNARY_TIMEOUT,
-                                   metadata=self._meta())
+    def close_all(self, *, kill: bool = False) -> builtins.list[Session]:
+        resp = self.session_stub.Close(session_pb2.CloseRequest(all=True, kill=kill), timeout=UNARY_TIMEOUT,
+                                       metadata=self._meta())
         return [convert.session_from_pb(s) for s in resp.sessions]
 
     @_call
     def wait_ready(self, ref: str) -> Session:
-        resp = self.sessions.WaitReady(session_pb2.WaitReadyRequest(session=ref), timeout=SLOW_TIMEOUT,
-                                       metadata=self._meta())
+        resp = self.session_stub.WaitReady(session_pb2.WaitReadyRequest(session=ref), timeout=SLOW_TIMEOUT,
+                                           metadata=self._meta())
         return convert.session_from_pb(resp.session)
 
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
-        request = session_pb2.LogsRequest(session=ref, follow=follow)
-        if tail is not None:
-            request.tail = tail
-        call = self.sessions.Logs(request, metadata=self._meta())
-        try:
-            for chunk in call:
-                yield chunk.data
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
-                raise from_status(exc.code(), exc.details() or "") from None
-        finally:
-            call.cancel()
+        """The session's output. A followed stream that the server ends because the access token
+        expired is resumed with a fresh token after the last line received (nothing twice)."""
+        since = ""
+        while True:
+            request = session_pb2.LogsRequest(session=ref, follow=follow, since=since)
+            if tail is not None and not since:
+                request.tail = tail
+            call = self.session_stub.Logs(request, metadata=self._meta())
+            try:
+                for chunk in call:
+                    if chunk.timestamp:
+                        since = chunk.timestamp
+                    yield chunk.data
+                return
+            except grpc.RpcError as exc:
+                code, details = exc.code(), exc.details() or ""
+                if code == grpc.StatusCode.CANCELLED:
+                    return
+                if not (follow and code == grpc.StatusCode.UNAUTHENTICATED and _EXPIRED.search(details)):
+                    raise from_status(code, details) from None
+            finally:
+                call.cancel()
 
     # -- attach ---------------------------------------------------------------------------------
-    def _attach(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
-        from mc.term.attach import run_attach
-        from mc.term.size import terminal_size
+    def _attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
+                terminal: TerminalFacts | None, end_session: bool = False) -> ExecResult:
+        from mc.term.attach import CloseStdin, Detach, Exited, Output, Reauth, Resize, Signal, Stdin, run_attach
 
-        init = session_pb2.AttachInit(session=ref, command=command, tty=tty, interactive=interactive)
-        size = terminal_size() if tty else None
-        if size:
-            init.size.CopyFrom(common_pb2.TerminalSize(rows=size[0], cols=size[1]))
+        init = session_pb2.AttachInit(session=ref, command=command, tty=tty, interactive=interactive,
+                                      end_session=end_session, term=terminal.term if terminal else "")
+        if terminal and terminal.rows:
+            init.size.CopyFrom(common_pb2.TerminalSize(rows=terminal.rows, cols=terminal.cols))
 
-        def open_stream(requests: Iterator[Any]) -> Iterator[Any]:
-            return self.sessions.Attach(requests, metadata=self._meta())
+        def to_pb(event: AttachInput) -> session_pb2.AttachRequest:
+            if isinstance(event, Stdin):
+                return session_pb2.AttachRequest(stdin=event.data)
+            if isinstance(event, Resize):
+                return session_pb2.AttachRequest(resize=common_pb2.TerminalSize(rows=event.rows, cols=event.cols))
+            if isinstance(event, Signal):
+                return session_pb2.AttachRequest(signal=session_pb2.Signal(number=event.number))
+            if isinstance(event, CloseStdin):
+                return session_pb2.AttachRequest(close_stdin=True)
+            if isinstance(event, Detach):
+                return session_pb2.AttachRequest(detach=True)
+            assert isinstance(event, Reauth)
+            return session_pb2.AttachRequest(reauth=event.token)
 
-        def detached() -> None:
-            sys.stderr.write(f"\r\ndetached from session {ref} (mc -r {self.name} session connect {ref})\n")
+        def open_stream(inputs: Iterator[AttachInput]) -> Iterator[AttachOutput]:
+            def all_requests() -> Iterator[session_pb2.AttachRequest]:
+                yield session_pb2.AttachRequest(init=init)
+                yield from (to_pb(e) for e in inputs)
+
+            for resp in self.session_stub.Attach(all_requests(), metadata=self._meta()):
+                kind = resp.WhichOneof("kind")
+                if kind == "exit":
+                    yield Exited(resp.exit.code, resp.exit.detached)
+                elif kind in ("stdout", "stderr"):
+                    yield Output(kind, getattr(resp, kind))
+
+        sent = [self._token() if self._token else ""]
+
+        def renew() -> str | None:
+            token = self._token() if self._token else ""
+            if token and token != sent[0]:
+                sent[0] = token
+                return token
+            return None
 
         try:
-            return run_attach(open_stream, _Messages, init, tty=tty, interactive=interactive, on_detach=detached)
+            return run_attach(open_stream, tty=tty, interactive=interactive, renew=renew if self._token else None,
+                              renew_every=self._renew_every())
         except grpc.RpcError as exc:
             raise from_status(exc.code(), exc.details() or "") from None
 
-    def exec(self, ref: str, command: list[str], *, tty: bool, interactive: bool) -> int:
-        return self._attach(ref, command, tty=tty, interactive=interactive)
+    def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
+             terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
+        return self._attach(ref, command, tty=tty, interactive=interactive, terminal=terminal,
+                            end_session=end_session)
 
-    def connect(self, ref: str) -> int:
-        tty = sys.stdin.isatty() and sys.stdout.isatty()
-        return self._attach(ref, [], tty=tty, interactive=True)
+    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
+        return self._attach(ref, [], tty=tty, interactive=True, terminal=terminal)
 
-    def run(self, ref: str, command: str) -> int:
-        return self._attach(ref, ["bash", "-lc", command], tty=False, interactive=False)
+    def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
+        return self._attach(ref, ["bash", "-lc", command], tty=False, interactive=False, terminal=None,
+                            end_session=end_session)
 
     # -- drivers --------------------------------------------------------------------------------
     @_call
-    def drivers(self) -> list[DriverInfo]:
+    def drivers(self) -> builtins.list[DriverInfo]:
         resp = self.driver_stub.List(driver_pb2.ListDriversRequest(), timeout=UNARY_TIMEOUT, metadata=self._meta())
         return [convert.driver_from_pb(d) for d in resp.drivers]
 
@@ -180,8 +228,11 @@ class RemoteBackend:
                                     metadata=self._meta())
         return convert.driver_from_pb(resp.driver)
 
-    def build_driver(self, name: str, *, no_cache: bool = False, quiet: bool = False) -> str:
-        raise McError("drivers are built by the server on first use; mc driver build works in local mode")
+    def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
+        raise PermissionDenied("drivers are built by the server on first use; mc driver build works in local mode")
+
+    def prune_images(self) -> builtins.list[str]:
+        raise PermissionDenied("mc driver prune works on the local engine; the server manages its own images")
 
     # -- projects -------------------------------------------------------------------------------
     @staticmethod
@@ -194,7 +245,7 @@ class RemoteBackend:
 
     @_call
     def project_add(self, url: str, *, ssh_key: bytes | None = None, token: str | None = None, name: str = "",
-                    username: str = "", replace: bool = False) -> Any:
+                    username: str = "", replace: bool = False) -> ProjectInfo:
         creds = self._credentials(ssh_key, token, username)
         if replace:
             resp = self.project_stub.Update(project_pb2.UpdateProjectRequest(url=url, name=name, credentials=creds),
@@ -205,22 +256,25 @@ class RemoteBackend:
         return convert.project_from_pb(resp.project)
 
     @_call
-    def project_list(self) -> list[Any]:
+    def project_list(self) -> builtins.list[ProjectInfo]:
         resp = self.project_stub.List(project_pb2.ListProjectsRequest(), timeout=UNARY_TIMEOUT,
                                       metadata=self._meta())
         return [convert.project_from_pb(p) for p in resp.projects]
 
     @_call
-    def project_get(self, url: str) -> Any:
+    def project_get(self, url: str) -> ProjectInfo:
         resp = self.project_stub.Get(project_pb2.GetProjectRequest(url=url), timeout=UNARY_TIMEOUT,
                                      metadata=self._meta())
         return convert.project_from_pb(resp.project)
 
     @_call
-    def project_remove(self, url: str) -> Any:
+    def project_remove(self, url: str) -> ProjectInfo:
         resp = self.project_stub.Remove(project_pb2.RemoveProjectRequest(url=url), timeout=UNARY_TIMEOUT,
                                         metadata=self._meta())
         return convert.project_from_pb(resp.project)
 
     def close_channel(self) -> None:
         self.channel.close()
+
+
+_: type[Backend] = RemoteBackend  # mypy checks the client against the protocol

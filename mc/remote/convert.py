@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from mc.api.v1 import driver_pb2, project_pb2, session_pb2
-from mc.engine.models import DriverInfo, Port, Session, SessionSpec
+from mc.engine.models import (
+    DriverInfo,
+    EnvVarInfo,
+    PersistentConfigInfo,
+    Port,
+    ProjectInfo,
+    Session,
+    SessionSpec,
+    Status,
+)
 
-if TYPE_CHECKING:
-    from mc.projects.store import Project
-
-_STATUS = {
+_STATUS: dict[Status, Any] = {  # values: session_pb2.SessionStatus
     "created": session_pb2.SESSION_STATUS_CREATED,
     "running": session_pb2.SESSION_STATUS_RUNNING,
     "stopped": session_pb2.SESSION_STATUS_STOPPED,
@@ -18,9 +24,14 @@ _STATUS = {
     "exited": session_pb2.SESSION_STATUS_EXITED,
     "gone": session_pb2.SESSION_STATUS_GONE,
 }
-_STATUS_BACK = {v: k for k, v in _STATUS.items()}
-_AUTH = {"none": project_pb2.AUTH_TYPE_NONE, "ssh": project_pb2.AUTH_TYPE_SSH, "token": project_pb2.AUTH_TYPE_TOKEN}
-_AUTH_BACK = {v: k for k, v in _AUTH.items()}
+_STATUS_BACK: dict[int, Status] = {int(v): k for k, v in _STATUS.items()}
+_AUTH: dict[str, Any] = {"none": project_pb2.AUTH_TYPE_NONE, "ssh": project_pb2.AUTH_TYPE_SSH,
+                         "token": project_pb2.AUTH_TYPE_TOKEN}
+_AUTH_BACK: dict[int, str] = {int(v): k for k, v in _AUTH.items()}
+
+
+def _status_back(value: int) -> Status:
+    return _STATUS_BACK.get(value, "other")
 
 
 def session_to_pb(s: Session) -> session_pb2.Session:
@@ -37,7 +48,7 @@ def session_to_pb(s: Session) -> session_pb2.Session:
 
 def session_from_pb(m: session_pb2.Session) -> Session:
     return Session(
-        id=m.id, name=m.name, driver=m.driver, status=_STATUS_BACK.get(m.status, "other"), project=m.project,
+        id=m.id, name=m.name, driver=m.driver, status=_status_back(m.status), project=m.project,
         created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
         ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
         owner=m.owner, ssh=m.ssh,
@@ -48,6 +59,7 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
     return session_pb2.SessionSpec(
         driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
+        remove_on_exit=s.remove_on_exit,
     )
 
 
@@ -56,7 +68,7 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
     return SessionSpec(
         driver=m.driver, name=m.name, project=m.project, networks=list(m.networks), env=dict(m.env),
         ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
-        ssh_public_key=m.ssh_public_key,
+        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit,
     )
 
 
@@ -64,9 +76,11 @@ def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
     return driver_pb2.Driver(
         name=d.name, description=d.description, version=d.version, source=d.source, image=d.image,
         built=bool(d.built), ports=d.ports,
-        environment=[driver_pb2.DriverVariable(name=e["name"], description=e["description"],
-                                               required=e["required"], default=e.get("default") or "",
-                                               sensitive=e["sensitive"]) for e in d.environment],
+        environment=[driver_pb2.DriverVariable(name=e.name, description=e.description, required=e.required,
+                                               default=e.default or "", sensitive=e.sensitive)
+                     for e in d.environment],
+        persistent_configs=[driver_pb2.PersistentConfig(source=p.source, target=p.target, type=p.type,
+                                                        description=p.description) for p in d.persistent_configs],
     )
 
 
@@ -74,19 +88,19 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
     return DriverInfo(
         name=m.name, description=m.description, version=m.version, source=m.source, path="", image=m.image,
         built=m.built, ports=list(m.ports),
-        environment=[{"name": e.name, "description": e.description, "required": e.required,
-                      "default": e.default or None, "sensitive": e.sensitive} for e in m.environment],
+        environment=[EnvVarInfo(e.name, e.description, e.required, e.default or None, e.sensitive)
+                     for e in m.environment],
+        persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
+                            for p in m.persistent_configs],
     )
 
 
-def project_to_pb(p: Project) -> project_pb2.Project:
-    return project_pb2.Project(id=p.id, url=p.url, name=p.name, auth_type=_AUTH.get(p.auth_type, 0),
-                               public_key=p.public_key, fingerprint=p.fingerprint, username=p.username,
-                               owner=p.owner)
+def project_to_pb(p: ProjectInfo) -> project_pb2.Project:
+    return project_pb2.Project(id=p.id, url=p.url, name=p.name,
+                               auth_type=_AUTH.get(p.auth_type, project_pb2.AUTH_TYPE_UNSPECIFIED),
+                               public_key=p.public_key, fingerprint=p.fingerprint, username=p.username, owner=p.owner)
 
 
-def project_from_pb(m: project_pb2.Project) -> Project:
-    from mc.projects.store import Project
-
-    return Project(id=m.id, url=m.url, name=m.name, auth_type=_AUTH_BACK.get(m.auth_type, "none"),
+def project_from_pb(m: project_pb2.Project) -> ProjectInfo:
+    return ProjectInfo(id=m.id, url=m.url, name=m.name, auth_type=_AUTH_BACK.get(m.auth_type, "none"),
                    public_key=m.public_key, fingerprint=m.fingerprint, username=m.username, owner=m.owner)

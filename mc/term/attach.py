@@ -1,4 +1,5 @@
-"""The client side of an attach: this terminal <-> an Attach stream.
+"""The client side of an attach: this terminal <-> an attach stream of plain events (the remote
+client maps them to the wire; nothing here knows the protocol).
 
 Checks for a TTY first; raw mode in a context manager that restores exactly once; sends the size,
 then follows SIGWINCH; detach keys Ctrl-P Ctrl-Q; forwards signals only without a TTY (with one,
@@ -15,10 +16,14 @@ import signal
 import sys
 import termios
 import threading
+import time
 import tty as ttymod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from mc.engine.models import ExecResult
+from mc.errors import McError, Unavailable
 from mc.term.size import terminal_size
 
 CTRL_P, CTRL_Q = b"\x10", b"\x11"
@@ -62,27 +67,78 @@ class DetachFilter:
         return bytes(out), False
 
 
+@dataclass(frozen=True)
+class Stdin:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Resize:
+    rows: int
+    cols: int
+
+
+@dataclass(frozen=True)
+class Signal:
+    number: int
+
+
+@dataclass(frozen=True)
+class CloseStdin:
+    pass
+
+
+@dataclass(frozen=True)
+class Detach:
+    pass
+
+
+@dataclass(frozen=True)
+class Reauth:
+    token: str
+
+
+AttachInput = Stdin | Resize | Signal | CloseStdin | Detach | Reauth
+
+
+@dataclass(frozen=True)
+class Output:
+    stream: str  # stdout | stderr
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Exited:
+    code: int
+    detached: bool = False
+
+
+AttachOutput = Output | Exited
+RENEW_EVERY = 30.0  # seconds between asking for a fresh token on a long attach
+
+
 def run_attach(
-    open_stream: Callable[[Iterator[Any]], Iterator[Any]],
-    messages: Any,
-    init: Any,
+    open_stream: Callable[[Iterator[AttachInput]], Iterator[AttachOutput]],
     *,
     tty: bool,
     interactive: bool,
-    on_detach: Callable[[], None] | None = None,
-) -> int:
-    """Drive one Attach call. ``messages`` is the module with AttachRequest and friends.
+    renew: Callable[[], str | None] | None = None,
+    renew_every: float = RENEW_EVERY,
+) -> ExecResult:
+    """Drive one attach: this terminal's input into ``open_stream``, its output here.
 
-    Keystrokes are read by the request generator itself (gRPC's sending thread), waiting in select()
+    Keystrokes are read by the input generator itself (gRPC's sending thread), waiting in select()
     on stdin and a wake-up pipe: no queue and no extra thread between a key and the wire. Signal
     handlers (resize, forwarded signals) leave their message in ``pending`` and wake the generator.
+    ``renew`` gives a fresh access token when the one in use changed (sent so the server does not
+    end the stream when the old one expires).
     """
     stdin_fd = sys.stdin.fileno() if (tty or interactive) else -1
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     detached = threading.Event()
     done = threading.Event()
-    pending: collections.deque[Any] = collections.deque()
+    pending: collections.deque[AttachInput] = collections.deque()
     wake_r, wake_w = os.pipe()
     pipe_open = [True]
     pipe_lock = threading.RLock()  # re-entrant: a signal handler may run inside wake()
@@ -93,9 +149,8 @@ def run_attach(
                 with contextlib.suppress(OSError):
                     os.write(wake_w, b"x")
 
-    def requests() -> Iterator[Any]:
+    def inputs() -> Iterator[AttachInput]:
         try:
-            yield messages.AttachRequest(init=init)
             yield from keystrokes()
         finally:
             with pipe_lock:
@@ -103,14 +158,21 @@ def run_attach(
                 os.close(wake_r)
                 os.close(wake_w)
 
-    def keystrokes() -> Iterator[Any]:
+    def keystrokes() -> Iterator[AttachInput]:
         detect = DetachFilter() if tty else None
         watch = [wake_r] + ([stdin_fd] if stdin_fd >= 0 else [])
+        next_renew = time.monotonic() + renew_every
         while not done.is_set():
             try:
-                ready, _, _ = select.select(watch, [], [])
+                ready, _, _ = select.select(watch, [], [], max(0.0, next_renew - time.monotonic()) if renew else None)
             except InterruptedError:
                 continue
+            if renew and time.monotonic() >= next_renew:
+                next_renew = time.monotonic() + renew_every
+                with contextlib.suppress(McError):  # the server ends the stream if it must
+                    token = renew()
+                    if token:
+                        yield Reauth(token)
             if wake_r in ready:
                 with contextlib.suppress(OSError):
                     os.read(wake_r, 512)
@@ -122,30 +184,30 @@ def run_attach(
                 except OSError:
                     data = b""
                 if not data:
-                    yield messages.AttachRequest(close_stdin=True)
+                    yield CloseStdin()
                     watch = [wake_r]
                     continue
                 if detect is not None:
                     data, detach = detect.feed(data)
                     if data:
-                        yield messages.AttachRequest(stdin=data)
+                        yield Stdin(data)
                     if detach:
                         detached.set()
-                        yield messages.AttachRequest(detach=True)
+                        yield Detach()
                         watch = [wake_r]
                 else:
-                    yield messages.AttachRequest(stdin=data)
+                    yield Stdin(data)
 
     previous: dict[int, Any] = {}
 
     def on_winch(signum: int, frame: Any) -> None:
         size = terminal_size()
         if size:
-            pending.append(messages.AttachRequest(resize=messages.TerminalSize(rows=size[0], cols=size[1])))
+            pending.append(Resize(size[0], size[1]))
             wake()
 
     def forward(signum: int, frame: Any) -> None:
-        pending.append(messages.AttachRequest(signal=messages.Signal(number=signum)))
+        pending.append(Signal(signum))
         wake()
 
     code = 1
@@ -157,31 +219,22 @@ def run_attach(
                 previous[sig] = signal.signal(sig, forward)
         try:
             got_exit = False
-            for resp in open_stream(requests()):
-                kind = resp.WhichOneof("kind")
-                if kind == "stdout":
-                    out.write(resp.stdout)
-                    out.flush()
-                elif kind == "stderr":
-                    err.write(resp.stderr)
-                    err.flush()
-                elif kind == "exit":
-                    code = resp.exit.code
+            for event in open_stream(inputs()):
+                if isinstance(event, Output):
+                    stream = out if event.stream == "stdout" else err
+                    stream.write(event.data)
+                    stream.flush()
+                else:
+                    code = event.code
                     got_exit = True
-                    if resp.exit.detached:
+                    if event.detached:
                         detached.set()
                     break
             if not got_exit and not detached.is_set():
-                from mc.errors import Unavailable
-
                 raise Unavailable("the connection to the remote ended before the command did")
         finally:
             done.set()
             wake()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    if detached.is_set():
-        if on_detach:
-            on_detach()
-        return 0
-    return code
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    return ExecResult(0, True) if detached.is_set() else ExecResult(code)

@@ -1,4 +1,4 @@
-"""What every servicer shares: the caller's scoped engine, and McError -> gRPC status."""
+"""What every servicer shares: domain errors -> gRPC status, and the caller's scope."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 import grpc
 
+from mc.engine.scope import Scope
 from mc.errors import McError
 from mc.remote.status import to_status
 from mcd import identity
+from mcd.users import Users
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,11 +43,11 @@ def streaming(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class Base:
-    def __init__(self, daemon: Any) -> None:
-        self.daemon = daemon
+class Scoped:
+    """A servicer acting for the caller: ``scope()`` is who is calling, as the engine sees them."""
 
-    def engine(self) -> Any:
-        """The shared LocalBackend, scoped to the caller (owner, admin)."""
-        who = identity.current.get()
-        return self.daemon.backend.scoped(who.user, who.admin)
+    def __init__(self, users: Users) -> None:
+        self.users = users
+
+    def scope(self) -> Scope:
+        return self.users.scope(identity.current.get())

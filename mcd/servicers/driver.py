@@ -1,21 +1,26 @@
-"""DriverService: thin adapter over the engine."""
+"""DriverService: decode, one engine call, encode."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import grpc
 
 from mc.api.v1 import driver_pb2, driver_pb2_grpc
+from mc.engine.local import LocalBackend
 from mc.remote.convert import driver_to_pb
-from mcd.servicers.base import Base, unary
+from mcd.servicers.base import Scoped, unary
+from mcd.users import Users
 
 
-class DriverServicer(Base, driver_pb2_grpc.DriverServiceServicer):
+class DriverServicer(Scoped, driver_pb2_grpc.DriverServiceServicer):
+    def __init__(self, engine: LocalBackend, users: Users) -> None:
+        super().__init__(users)
+        self.engine = engine
+
     @unary
-    def List(self, request: driver_pb2.ListDriversRequest, context: grpc.ServicerContext) -> Any:
-        return driver_pb2.ListDriversResponse(drivers=[driver_to_pb(d) for d in self.engine().drivers()])
+    def List(self, request: driver_pb2.ListDriversRequest,
+             context: grpc.ServicerContext) -> driver_pb2.ListDriversResponse:
+        return driver_pb2.ListDriversResponse(drivers=[driver_to_pb(d) for d in self.engine.drivers()])
 
     @unary
-    def Get(self, request: driver_pb2.GetDriverRequest, context: grpc.ServicerContext) -> Any:
-        return driver_pb2.GetDriverResponse(driver=driver_to_pb(self.engine().driver(request.name)))
+    def Get(self, request: driver_pb2.GetDriverRequest, context: grpc.ServicerContext) -> driver_pb2.GetDriverResponse:
+        return driver_pb2.GetDriverResponse(driver=driver_to_pb(self.engine.driver(request.name)))

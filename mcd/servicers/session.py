@@ -1,88 +1,111 @@
-"""SessionService: thin adapter over the engine (LocalBackend) plus mcd's record of gone sessions."""
+"""SessionService: decode, one call of TrackedSessions (the engine plus mcd's records), encode.
+
+The streams carry a little more: they are watched by the StreamGuard (ended when the caller's token
+expires or is logged out, unless an attach renews it), their docker child is ended when the client
+goes away, and an attach asked to ``end_session`` (create --rm --run) closes its session however the
+stream ends.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import grpc
 
 from mc.api.v1 import session_pb2, session_pb2_grpc
-from mc.engine.models import Session
-from mc.errors import InvalidArgument, McError, NotFound
+from mc.errors import McError
 from mc.remote.convert import session_to_pb, spec_from_pb
-from mcd.servicers.base import Base, streaming, unary
+from mc.remote.status import to_status
+from mcd import identity
+from mcd.guard import StreamGuard
+from mcd.identity import Identity
+from mcd.interceptor import note
+from mcd.servicers.base import Scoped, streaming, unary
+from mcd.sessions import TrackedSessions
+from mcd.users import Users
+
+_LINE_TS = re.compile(rb"^(\S+) ", re.MULTILINE)
 
 
-class SessionServicer(Base, session_pb2_grpc.SessionServiceServicer):
+class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
+    def __init__(self, sessions: TrackedSessions, users: Users, guard: StreamGuard,
+                 verify: Callable[[str], Identity]) -> None:
+        super().__init__(users)
+        self.sessions = sessions
+        self.guard = guard
+        self.verify = verify
+
     @unary
-    def Create(self, request: session_pb2.CreateRequest, context: grpc.ServicerContext) -> Any:
-        engine = self.engine()
-        spec = spec_from_pb(request.spec)
-        spec.driver = spec.driver or self.daemon.config.default_driver
-        session = engine.create(spec, quiet=True)
-        self.daemon.db.upsert_session(session)
+    def Create(self, request: session_pb2.CreateRequest, context: grpc.ServicerContext) -> session_pb2.CreateResponse:
+        session = self.sessions.create(self.scope(), spec_from_pb(request.spec), still_wanted=context.is_active)
+        note(session.id, session.driver)
         return session_pb2.CreateResponse(session=session_to_pb(session))
 
-    def _gone(self, engine: Any) -> list[Session]:
-        rows = self.daemon.db.gone_sessions(None if engine._sees_all() else engine.owner)
-        return [Session(id=r["id"], name=r["name"], driver=r["driver"], status="gone", project=r["project"],
-                        created=r["created"], container=r["container"], owner=r["owner"]) for r in rows]
-
-    def _find(self, engine: Any, ref: str) -> Session:
-        try:
-            return engine.get(ref)
-        except NotFound:
-            for s in self._gone(engine):
-                if ref in (s.id, s.name) or s.id.startswith(ref):
-                    return s
-            raise
+    @unary
+    def List(self, request: session_pb2.ListRequest, context: grpc.ServicerContext) -> session_pb2.ListResponse:
+        return session_pb2.ListResponse(sessions=[session_to_pb(s) for s in self.sessions.sessions(self.scope())])
 
     @unary
-    def List(self, request: session_pb2.ListRequest, context: grpc.ServicerContext) -> Any:
-        engine = self.engine()
-        sessions = engine.list() + self._gone(engine)
-        return session_pb2.ListResponse(sessions=[session_to_pb(s) for s in sessions])
+    def Get(self, request: session_pb2.GetRequest, context: grpc.ServicerContext) -> session_pb2.GetResponse:
+        session = self.sessions.get(self.scope(), request.session)
+        note(session.id)
+        return session_pb2.GetResponse(session=session_to_pb(session))
 
     @unary
-    def Get(self, request: session_pb2.GetRequest, context: grpc.ServicerContext) -> Any:
-        return session_pb2.GetResponse(session=session_to_pb(self._find(self.engine(), request.session)))
-
-    @unary
-    def Close(self, request: session_pb2.CloseRequest, context: grpc.ServicerContext) -> Any:
-        engine = self.engine()
+    def Close(self, request: session_pb2.CloseRequest, context: grpc.ServicerContext) -> session_pb2.CloseResponse:
+        scope = self.scope()
         if request.all:
-            gone = self._gone(engine)
-            closed = engine.close_all(kill=request.kill) + gone
+            closed = self.sessions.close_all(scope, kill=request.kill)
         else:
-            if not request.sessions:
-                raise InvalidArgument("give session ids to close, or all")
-            gone = {s.id: s for s in self._gone(engine)}
-            live_refs, closed = [], []
-            for ref in request.sessions:
-                match = [s for s in gone.values() if ref in (s.id, s.name) or s.id.startswith(ref)]
-                if len(match) == 1:
-                    closed.append(match[0])
-                else:
-                    live_refs.append(ref)
-            if live_refs:
-                closed += engine.close(live_refs, kill=request.kill)
-        for s in closed:
-            self.daemon.db.forget(s.id)
+            closed = self.sessions.close(scope, list(request.sessions), kill=request.kill)
+        note(",".join(s.id for s in closed))
         return session_pb2.CloseResponse(sessions=[session_to_pb(s) for s in closed])
 
     @unary
-    def WaitReady(self, request: session_pb2.WaitReadyRequest, context: grpc.ServicerContext) -> Any:
-        return session_pb2.WaitReadyResponse(session=session_to_pb(self.engine().wait_ready(request.session)))
+    def WaitReady(self, request: session_pb2.WaitReadyRequest,
+                  context: grpc.ServicerContext) -> session_pb2.WaitReadyResponse:
+        """Wait for the init; a caller that goes away ends the wait (and its --rm session)."""
+        engine = self.sessions.engine.scoped(self.scope())
+        try:
+            session = engine.wait_ready(request.session, on_start=lambda proc: context.add_callback(proc.kill))
+        finally:
+            if not context.is_active():
+                with contextlib.suppress(McError):
+                    gone = engine.get(request.session)
+                    if gone.remove_on_exit:
+                        self.sessions.end(gone)
+        note(session.id)
+        return session_pb2.WaitReadyResponse(session=session_to_pb(session))
 
     @streaming
-    def Logs(self, request: session_pb2.LogsRequest, context: grpc.ServicerContext) -> Iterator[Any]:
-        stream = self.engine().logs(request.session, follow=request.follow,
-                                    tail=request.tail if request.HasField("tail") else None)
+    def Logs(self, request: session_pb2.LogsRequest,
+             context: grpc.ServicerContext) -> Iterator[session_pb2.LogsResponse]:
+        scope = self.scope()
+        engine = self.sessions.engine.scoped(scope)
+        session = engine.get(request.session)
+        note(session.id, "follow" if request.follow else "")
+        stream = engine.logs(session.id, follow=request.follow, tail=request.tail if request.HasField("tail") else None,
+                             since=request.since, timestamps=True)
         context.add_callback(stream.close)  # a cancelled stream kills its docker child
-        for chunk in stream:
-            yield session_pb2.LogsResponse(data=chunk)
+        watch = self.guard.watch(identity.current.get(), stream.close) if request.follow else None
+        since_ns = _ns(request.since) if request.since else 0
+        try:
+            pending = b""
+            for chunk in stream:
+                data, pending, last = _strip_timestamps(pending + chunk, since_ns)
+                if data or last:
+                    yield session_pb2.LogsResponse(data=data, timestamp=last)
+            if pending:
+                data, _, last = _strip_timestamps(pending + b"\n", since_ns)
+                yield session_pb2.LogsResponse(data=data[:-1] if data.endswith(b"\n") else data, timestamp=last)
+        finally:
+            if watch is not None:
+                watch.close()
+        if watch is not None and watch.reason:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
 
     def Attach(self, request_iterator: Iterator[session_pb2.AttachRequest],
                context: grpc.ServicerContext) -> Iterator[session_pb2.AttachResponse]:
@@ -93,23 +116,48 @@ class SessionServicer(Base, session_pb2_grpc.SessionServiceServicer):
         if first.WhichOneof("kind") != "init":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first Attach message must be init")
         init = first.init
+        scope = self.scope()
+        engine = self.sessions.engine.scoped(scope)
         size = (init.size.rows, init.size.cols) if init.HasField("size") and init.size.rows else None
         try:
-            proc = self.engine().open_attach(init.session, list(init.command), tty=init.tty,
-                                             interactive=init.interactive, size=size)
+            session = engine.get(init.session)
+            proc = engine.open_attach(session.id, list(init.command), tty=init.tty, interactive=init.interactive,
+                                      size=size, term=init.term)
         except McError as exc:
-            from mc.remote.status import to_status
-
             context.abort(to_status(exc), str(exc))
+        note(session.id, init.command[0][:60] if init.command else "connect")  # never the arguments
         finished = threading.Event()
+        ended = threading.Lock()
+
+        def end() -> None:
+            """Whatever ended the stream: nothing left running; an --rm session closed."""
+            if not ended.acquire(blocking=False):
+                return
+            proc.kill()
+            if init.end_session:
+                self.sessions.end(session)
 
         def client_gone() -> None:  # runs on grpc's event thread: hand the slow part to a thread
             if not finished.is_set():
-                threading.Thread(target=proc.kill, name="attach-kill", daemon=True).start()
+                threading.Thread(target=end, name="attach-end", daemon=True).start()
 
         if not context.add_callback(client_gone):
-            proc.kill()  # the client left before the command started
+            end()  # the client left before the command started
             return
+        watch = self.guard.watch(identity.current.get(), proc.kill)
+
+        def renew(token: str) -> None:
+            try:
+                who = self.verify(token)
+            except McError:
+                watch.stop("the renewed access token was refused")
+                return
+            if who.user != watch.who.user:
+                watch.stop("a renewed token must be the same user's")
+            elif not self.users.scope(who).sees(session):
+                watch.stop("the renewed token no longer allows this session")
+            else:
+                watch.renew(who)
 
         def pump() -> None:
             try:
@@ -123,16 +171,59 @@ class SessionServicer(Base, session_pb2_grpc.SessionServiceServicer):
                         proc.signal(req.signal.number)
                     elif kind == "close_stdin":
                         proc.close_stdin()
+                    elif kind == "reauth":
+                        renew(req.reauth)
                     elif kind == "detach":
                         proc.detach()
                         return
-            except Exception:  # the client went away: the callback kills what is left
+            except Exception:  # the client went away: the callback ends what is left
                 return
 
         threading.Thread(target=pump, name="attach-input", daemon=True).start()
-        for name, chunk in proc.output():
-            yield session_pb2.AttachResponse(**{name: chunk})
-        code = proc.wait()
+        try:
+            for name, chunk in proc.output():
+                yield (session_pb2.AttachResponse(stdout=chunk) if name == "stdout"
+                       else session_pb2.AttachResponse(stderr=chunk))
+            code = proc.wait()
+        finally:
+            watch.close()
         finished.set()
+        if init.end_session and not proc.detached:
+            self.sessions.end(session)
+        if watch.reason:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
+        note(session.id, f"exit {code}")
         yield session_pb2.AttachResponse(exit=session_pb2.Exit(code=0 if proc.detached else code,
                                                                detached=proc.detached))
+
+
+def _ns(timestamp: str) -> int:
+    """RFC 3339 with up to nine fractional digits (as docker prints it) as nanoseconds since the epoch."""
+    from datetime import datetime
+
+    head, _, frac = timestamp.rstrip("Z").partition(".")
+    seconds = int(datetime.fromisoformat(head + "+00:00").timestamp())
+    return seconds * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _strip_timestamps(data: bytes, after_ns: int) -> tuple[bytes, bytes, str]:
+    """(complete lines without docker's timestamps, the incomplete rest, the last line's timestamp).
+    Lines logged at or before ``after_ns`` (a resumed stream's overlap) are dropped."""
+    end = data.rfind(b"\n") + 1
+    complete, rest = data[:end], data[end:]
+    if not complete:
+        return b"", rest, ""
+    stamps = _LINE_TS.findall(complete)
+    last = stamps[-1].decode() if stamps else ""
+    if after_ns:
+        lines = complete.splitlines(keepends=True)
+        kept = [ln for ln, ts in zip(lines, stamps, strict=False) if _safe_ns(ts) > after_ns]
+        complete = b"".join(kept)
+    return _LINE_TS.sub(b"", complete), rest, last
+
+
+def _safe_ns(stamp: bytes) -> int:
+    with contextlib.suppress(ValueError):
+        return _ns(stamp.decode())
+    return 0
+

@@ -13,11 +13,16 @@ import pytest
 from mc.docker import Docker
 from mc.engine.local import LocalBackend
 from mc.engine.models import SessionSpec
+from mc.engine.scope import Scope
+from mc.engine.settings import EngineSettings
 from mc.errors import InvalidArgument, NotFound
 from tests.mcd_harness import McdProcess, mcd_env, remove_containers, write_config
 
 pytestmark = pytest.mark.engine
 TOKEN = "ghp_CONTRACTSENTINEL42"
+# The network the error test names is one mcd lets sessions join (so it answers "does not exist",
+# as local mode does, rather than "not allowed").
+CONTRACT_SESSIONS = {"networks": ["mc-contract-missing"]}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,7 @@ def tls_mcd(engine, tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = write_config(tmp / "mcd", server={"host": "127.0.0.1", "port": port,
+    config = write_config(tmp / "mcd", sessions=CONTRACT_SESSIONS, server={"host": "127.0.0.1", "port": port,
                                                "tls": {"cert": str(cert), "key": str(key)}},
                           auth={"issuer": provider.issuer, "client_id": "mc-service",
                                 "client_secret": "mc-service-secret"})
@@ -72,10 +77,7 @@ def backend(request, engine, tmp_path, monkeypatch):
     kind = request.param
     stop = None
     if kind == "local":
-        be = LocalBackend(Docker(), owner=owner, uid=1000, gid=1000)
-        from mc.engine.local import _LazyProjects
-
-        be.projects = _LazyProjects()
+        be = LocalBackend(Docker(), EngineSettings(uid=1000, gid=1000), Scope.local(owner))
     elif kind == "mcd-inprocess":
         from mc.remote.client import RemoteBackend
         from mcd.config import load
@@ -83,7 +85,7 @@ def backend(request, engine, tmp_path, monkeypatch):
 
         env = mcd_env(dict(os.environ))
         monkeypatch.setenv("PROJECT_ENCRYPTION_KEY", env["PROJECT_ENCRYPTION_KEY"])
-        daemon = Daemon(load(str(write_config(tmp_path / "mcd"))))
+        daemon = Daemon(load(str(write_config(tmp_path / "mcd", sessions=CONTRACT_SESSIONS))))
         daemon.start()
         be = RemoteBackend("inproc", daemon.addresses[0])
         stop = daemon.stop
@@ -97,7 +99,7 @@ def backend(request, engine, tmp_path, monkeypatch):
     else:
         from mc.remote.client import RemoteBackend
 
-        config = write_config(tmp_path / "mcd")
+        config = write_config(tmp_path / "mcd", sessions=CONTRACT_SESSIONS)
         proc = McdProcess(config, mcd_env(dict(os.environ)), tmp_path / "mcd" / "mcd.sock",
                           tmp_path / "mcd.log").start()
         be = RemoteBackend("process", proc.url)
@@ -110,17 +112,17 @@ def backend(request, engine, tmp_path, monkeypatch):
 
 
 def test_session_lifecycle(backend, capfd):
-    s = backend.create(SessionSpec(driver="base", name=f"c-{backend.kind}"), quiet=True)
+    s = backend.create(SessionSpec(driver="base", name=f"c-{backend.kind}"))
     assert s.status == "running" and s.driver == "base" and len(s.id) == 8
     assert backend.get(s.id[:6]).id == s.id
     assert backend.get(f"c-{backend.kind}").id == s.id
-    assert [x.id for x in backend.list()] == [s.id]
+    assert [x.id for x in backend.sessions()] == [s.id]
     backend.wait_ready(s.id)
     capfd.readouterr()
-    assert backend.run(s.id, "echo contract-out; echo contract-err >&2; exit 5") == 5
+    assert backend.run(s.id, "echo contract-out; echo contract-err >&2; exit 5").code == 5
     out, err = capfd.readouterr()
     assert "contract-out" in out and "contract-err" in err
-    assert backend.exec(s.id, ["sh", "-c", "exit 7"], tty=False, interactive=False) == 7
+    assert backend.exec(s.id, ["sh", "-c", "exit 7"], tty=False, interactive=False).code == 7
     logs = b"".join(backend.logs(s.id))
     assert b"session ready" in logs
     assert b"".join(backend.logs(s.id, tail=1)).strip() == b"[mc-init] session ready"
@@ -128,28 +130,28 @@ def test_session_lifecycle(backend, capfd):
     assert [c.id for c in closed] == [s.id]
     with pytest.raises(NotFound):
         backend.get(s.id)
-    assert backend.list() == []
+    assert backend.sessions() == []
 
 
 def test_errors_are_the_same_types(backend):
     with pytest.raises(NotFound, match="unknown driver 'nope'"):
-        backend.create(SessionSpec(driver="nope"), quiet=True)
+        backend.create(SessionSpec(driver="nope"))
     with pytest.raises(NotFound, match="no session 'feedf00d'"):
         backend.close(["feedf00d"])
     with pytest.raises(InvalidArgument, match="--port"):
-        backend.create(SessionSpec(driver="base", ports=[0]), quiet=True)
+        backend.create(SessionSpec(driver="base", ports=[0]))
     with pytest.raises(NotFound, match="network 'mc-contract-missing'"):
-        backend.create(SessionSpec(driver="base", networks=["mc-contract-missing"]), quiet=True)
-    assert backend.list() == []
+        backend.create(SessionSpec(driver="base", networks=["mc-contract-missing"]))
+    assert backend.sessions() == []
 
 
 def test_secrets_through_env_stay_out_of_inspect(backend, capfd):
     import subprocess
 
-    s = backend.create(SessionSpec(driver="base", env={"MY_API_KEY": TOKEN, "PLAIN": "shown"}), quiet=True)
+    s = backend.create(SessionSpec(driver="base", env={"MY_API_KEY": TOKEN, "PLAIN": "shown"}))
     backend.wait_ready(s.id)
     capfd.readouterr()
-    assert backend.run(s.id, 'echo "$MY_API_KEY/$PLAIN"') == 0
+    assert backend.run(s.id, 'echo "$MY_API_KEY/$PLAIN"').code == 0
     assert f"{TOKEN}/shown" in capfd.readouterr().out
     inspect = subprocess.run(["docker", "inspect", s.container], capture_output=True, text=True).stdout
     assert TOKEN not in inspect and "PLAIN=shown" not in inspect
@@ -166,40 +168,40 @@ def test_secrets_through_env_stay_out_of_inspect(backend, capfd):
 def test_env_is_checked_by_the_engine(backend, env):
     """Keys are variable names outside MC_* whichever door they come through (mcd takes any map)."""
     with pytest.raises(InvalidArgument, match="-e"):
-        backend.create(SessionSpec(driver="base", env=env), quiet=True)
-    assert backend.list() == []
+        backend.create(SessionSpec(driver="base", env=env))
+    assert backend.sessions() == []
 
 
 def test_env_values_are_data_not_code(backend, capfd):
     payload = {"A_TOKEN": "$(touch /tmp/pwned-a)", "B": "`touch /tmp/pwned-b`\nC=1; touch /tmp/pwned-c",
                "D_KEY": "it's \"quoted\" \\ and $HOME"}
-    s = backend.create(SessionSpec(driver="base", env=payload), quiet=True)
+    s = backend.create(SessionSpec(driver="base", env=payload))
     backend.wait_ready(s.id)
     capfd.readouterr()
-    assert backend.run(s.id, 'printf "%s|" "$A_TOKEN" "$B" "$D_KEY"; ls /tmp/pwned-* 2>/dev/null | wc -l') == 0
+    assert backend.run(s.id, 'printf "%s|" "$A_TOKEN" "$B" "$D_KEY"; ls /tmp/pwned-* 2>/dev/null | wc -l').code == 0
     out = capfd.readouterr().out
     assert out.startswith("|".join(payload.values()) + "|") and out.rstrip().endswith("0")
 
 
 def test_close_all(backend):
     for _ in range(2):
-        backend.create(SessionSpec(driver="base"), quiet=True)
+        backend.create(SessionSpec(driver="base"))
     assert len(backend.close_all(kill=True)) == 2
-    assert backend.list() == []
+    assert backend.sessions() == []
 
 
 def test_drivers(backend):
     names = {d.name for d in backend.drivers()}
     assert {"base", "goose", "claude-code", "opencode", "aider"} <= names
     goose = backend.driver("goose")
-    assert any(e["name"] == "MCP_HOST" and e["required"] for e in goose.environment)
+    assert any(e.name == "MCP_HOST" and e.required for e in goose.environment)
     with pytest.raises(NotFound):
         backend.driver("nope")
 
 
 def test_projects(backend):
     p = backend.project_add("https://github.com/hello/private.git", token=TOKEN)
-    assert p.id == "github.com/hello/private" and p.auth_type == "token" and TOKEN not in repr(p.public())
+    assert p.id == "github.com/hello/private" and p.auth_type == "token" and p.fingerprint.startswith("sha256:")
     assert backend.project_get("git@github.com:hello/private.git").id == p.id
     assert [x.id for x in backend.project_list()] == [p.id]
     with pytest.raises(InvalidArgument):

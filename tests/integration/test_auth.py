@@ -39,11 +39,17 @@ def secured(engine, provider, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("secured")
     cert, key = self_signed(tmp)
     port = _free_port()
+    ticker = tmp / "ticker"  # a driver whose session writes a line every 0.2 s for two minutes
+    ticker.mkdir()
+    (ticker / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (ticker / "mc-driver.yaml").write_text(
+        "name: ticker\ninit:\n  command: bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'\n")
     config = write_config(
         tmp / "mcd",
         server={"host": "127.0.0.1", "port": port, "tls": {"cert": str(cert), "key": str(key)}},
         auth={"issuer": provider.issuer, "client_id": "mc-service", "client_secret": "${MCD_CLIENT_SECRET}",
               "admin_group": "mc-admins"},
+        drivers=[{"name": "ticker", "path": str(ticker)}],
     )
     env = mcd_env({**make_env(tmp).env, "MCD_CLIENT_SECRET": "mc-service-secret"})
     daemon = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
@@ -63,7 +69,7 @@ def user_env(tmp_path, secured, name: str):
     return mc
 
 
-def login(mc, user: str, device: bool = False) -> None:
+def login(mc, user: str, device: bool = False, shown_as: str = "") -> None:
     cmd = mc_command()
     argv = [*cmd, "-r", "sec", "auth", *(["--device"] if device else [])]
     proc = subprocess.Popen(argv, env=mc.env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -82,7 +88,7 @@ def login(mc, user: str, device: bool = False) -> None:
         assert final.status_code == 200 and "logged in" in final.text
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert f"logged in to sec as {user}" in err
+    assert f"logged in to sec as {shown_as or user}" in err
 
 
 def stored_tokens(mc) -> dict:
@@ -222,14 +228,20 @@ def test_users_are_isolated_and_admins_see_all(secured, tmp_path):
         assert s["owner"] == "alice"
         alice.ok("-r", "sec", "project", "add", "github.com/alice/private", "--token", "-", input="alice-tok\n")
         assert s["id"] not in bob.ok("-r", "sec", "session", "list")
+        # another user's session does not exist for bob (not "not yours": that would tell it exists)
         for args in (["session", "show", s["id"]], ["session", "logs", s["id"]], ["session", "close", s["id"]],
-                     ["session", "exec", s["id"], "--", "true"], ["session", "connect", s["id"]]):
+                     ["session", "exec", s["id"], "--", "true"], ["session", "connect", s["id"]],
+                     ["session", "show", s["id"][:4]]):
             proc = bob.run("-r", "sec", *args)
-            assert proc.returncode == 6 and "belongs to another user" in proc.stderr, (args, proc.stderr)
+            assert proc.returncode == 3 and "no session" in proc.stderr, (args, proc.stderr)
         assert bob.run("-r", "sec", "project", "show", "github.com/alice/private").returncode == 3
         assert "github.com/alice/private" not in bob.ok("-r", "sec", "project", "list")
         assert s["id"] in carol.ok("-r", "sec", "session", "list")
         assert json.loads(carol.ok("-r", "sec", "auth", "status", "-o", "json"))["admin"] is True
+        # an admin acts on another user's session only when given its id; close --all is their own
+        assert json.loads(carol.ok("-r", "sec", "session", "show", s["id"], "-o", "json"))["owner"] == "alice"
+        assert carol.ok("-r", "sec", "session", "close", "--all", "-o", "json").strip() == "[]"
+        assert s["id"] in alice.ok("-r", "sec", "session", "list")
     finally:
         alice.run("-r", "sec", "session", "close", s["id"])
         alice.run("-r", "sec", "project", "remove", "github.com/alice/private")
@@ -248,3 +260,127 @@ def test_tcp_listener_requires_auth_and_tls(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mcd", "serve", "--config", str(cfg)], capture_output=True,
                           text=True, env=mcd_env({"PATH": "/usr/bin:/bin"}))
     assert proc.returncode == 2 and "requires an auth section" in proc.stderr
+
+
+def _reach(env, session_id: str, ip: str) -> str:
+    """From a session: is TCP port 9418 of that address open?"""
+    return env.ok("-r", "sec", "session", "exec", session_id, "--", "bash", "-c",
+                  f"timeout 3 bash -c 'echo > /dev/tcp/{ip}/9418' 2>/dev/null && echo open || echo closed").strip()
+
+
+def test_sessions_of_different_users_cannot_reach_each_other(secured, tmp_path):
+    from tests.conftest import docker
+
+    alice = user_env(tmp_path, secured, "alice")
+    bob = user_env(tmp_path, secured, "bob")
+    login(alice, "alice")
+    login(bob, "bob")
+    create = ["-r", "sec", "session", "create", "--driver", "base", "--no-connect", "-o", "json"]
+    a1, a2 = (json.loads(alice.ok(*create)) for _ in range(2))
+    b = json.loads(bob.ok(*create))
+    try:
+        alice.ok("-r", "sec", "session", "exec", a1["id"], "--", "git", "daemon", "--reuseaddr", "--listen=0.0.0.0",
+                 "--port=9418", "--base-path=/tmp", "--detach")
+        ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                    a1["container"]).strip()
+        nets = {n for s in (a1, b) for n in json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
+                                                                     s["container"]))}
+        assert len(nets) == 2  # one network per user
+        assert _reach(alice, a2["id"], ip) == "open"  # the listener is there: alice's own session reaches it
+        assert _reach(bob, b["id"], ip) == "closed"
+        # and bob cannot join a network the operator did not list
+        proc = bob.run("-r", "sec", "session", "create", "--driver", "base", "--network", "bridge", "--no-connect")
+        assert proc.returncode != 0 and "network" in proc.stderr
+        net = next(iter(json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", a1["container"]))))
+        proc = bob.run("-r", "sec", "session", "create", "--driver", "base", "--network", net, "--no-connect")
+        assert proc.returncode == 6 and "is not one this server lets sessions join" in proc.stderr
+    finally:
+        alice.run("-r", "sec", "session", "close", a1["id"], a2["id"], "--kill")
+        bob.run("-r", "sec", "session", "close", b["id"], "--kill")
+
+
+def test_owners_are_subjects_not_names(secured, tmp_path):
+    """erin's provider account carries the preferred_username "alice": she must get nothing of alice's."""
+    alice = user_env(tmp_path, secured, "alice")
+    erin = user_env(tmp_path, secured, "erin")
+    frank = user_env(tmp_path, secured, "frank")
+    login(alice, "alice")
+    login(erin, "erin", shown_as="alice")
+    login(frank, "frank")
+    s = json.loads(alice.ok("-r", "sec", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+    try:
+        status = json.loads(erin.ok("-r", "sec", "auth", "status", "-o", "json"))
+        assert status["user"] == "alice" and status["subject"] == "erin"  # shown as alice, filed as erin
+        assert s["id"] not in erin.ok("-r", "sec", "session", "list")
+        assert erin.run("-r", "sec", "session", "show", s["id"]).returncode == 3
+        # a groups claim that is a plain string is compared whole, never as a substring
+        assert json.loads(frank.ok("-r", "sec", "auth", "status", "-o", "json"))["admin"] is False
+    finally:
+        alice.run("-r", "sec", "session", "close", s["id"], "--kill")
+
+
+def test_an_id_token_is_not_an_access_token(secured, tmp_path):
+    from mc.api.v1 import auth_pb2, auth_pb2_grpc
+
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    id_token = stored_tokens(alice)["id_token"]
+    assert id_token
+    channel = grpc.secure_channel(secured.url_tls[8:], grpc.ssl_channel_credentials(secured.cert.read_bytes()))
+    with pytest.raises(grpc.RpcError) as err:
+        auth_pb2_grpc.AuthServiceStub(channel).WhoAmI(auth_pb2.WhoAmIRequest(), timeout=10,
+                                                     metadata=[("authorization", f"Bearer {id_token}")])
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    channel.close()
+
+
+def test_streams_end_with_their_token_and_mc_renews_them(secured, tmp_path):
+    """Access tokens live ACCESS_TTL seconds here. A stream opened with one is ended when it expires
+    (raw client below), while mc renews its attach and resumes its followed logs on its own."""
+    from mc.api.v1 import session_pb2, session_pb2_grpc
+
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    s = json.loads(alice.ok("-r", "sec", "session", "create", "--driver", "ticker", "--no-connect", "-o", "json"))
+    try:
+        token = stored_tokens(alice)["access_token"]
+        channel = grpc.secure_channel(secured.url_tls[8:], grpc.ssl_channel_credentials(secured.cert.read_bytes()))
+        stub = session_pb2_grpc.SessionServiceStub(channel)
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            for _ in stub.Logs(session_pb2.LogsRequest(session=s["id"], follow=True),
+                               metadata=[("authorization", f"Bearer {token}")], timeout=60):
+                pass
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "expired" in err.value.details()
+        assert time.monotonic() - started < ACCESS_TTL + 15
+        channel.close()
+        # mc: an exec that outlives two tokens, and followed logs that go on past expiry, in order
+        logs = subprocess.Popen([*mc_command(), "-r", "sec", "session", "logs", "-f", s["id"]], env=alice.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=alice.home)
+        proc = alice.run("-r", "sec", "session", "exec", s["id"], "--", "bash", "-c",
+                         f"sleep {2 * ACCESS_TTL + 8}; echo outlived")
+        assert proc.returncode == 0 and proc.stdout.strip() == "outlived", proc.stderr
+        logs.terminate()
+        out, err_text = logs.communicate(timeout=30)
+        ticks = [int(line.split()[1]) for line in out.splitlines() if line.startswith("tick ")]
+        assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), err_text  # no gap, nothing twice
+        assert len(ticks) * 0.2 > ACCESS_TTL + 6
+    finally:
+        alice.run("-r", "sec", "session", "close", s["id"], "--kill")
+
+
+def test_logout_ends_open_streams(secured, tmp_path):
+    alice = user_env(tmp_path, secured, "alice")
+    login(alice, "alice")
+    s = json.loads(alice.ok("-r", "sec", "session", "create", "--driver", "ticker", "--no-connect", "-o", "json"))
+    try:
+        logs = subprocess.Popen([*mc_command(), "-r", "sec", "session", "logs", "-f", s["id"]], env=alice.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=alice.home)
+        assert logs.stdout.readline().startswith(("[mc-init]", "tick", "ticker"))
+        alice.ok("-r", "sec", "auth", "logout")
+        assert logs.wait(timeout=15) != 0
+        assert "ended" in logs.stderr.read()
+    finally:
+        logs.kill()
+        login(alice, "alice")
+        alice.run("-r", "sec", "session", "close", s["id"], "--kill")

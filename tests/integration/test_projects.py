@@ -217,7 +217,7 @@ def test_persistent_config_through_mcd_is_a_volume_per_user_and_project(docker_m
     from tests.mcd_harness import McdProcess, mcd_env, write_config
 
     mc = docker_mc
-    config = write_config(tmp_path / "mcd")
+    config = write_config(tmp_path / "mcd", sessions={"networks": [gitserver["network"]]})
     daemon = McdProcess(config, mcd_env({**mc.env, "HOME": str(tmp_path)}), tmp_path / "mcd" / "mcd.sock",
                         tmp_path / "mcd.log").start()
     try:

@@ -321,7 +321,7 @@ def test_session_list_only_shows_mc_sessions(docker_mc):
 
 
 def test_project_dir_hash_by_path(docker_mc, tmp_path):
-    from mc.engine.persist import project_key_hash
+    from mc.engine.plan import persist_key_hash as project_key_hash
 
     mc = docker_mc
     work = tmp_path / "hashme"

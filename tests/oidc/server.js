@@ -1,7 +1,7 @@
 // A real OIDC provider (oidc-provider, certified) on loopback for mc's auth tests.
 //   PORT=0 ACCESS_TTL=60 node server.js   -> prints {"issuer": "..."} once listening
-// Users: alice, bob and dave (group users), carol (group mc-admins), and any contract-<hex>;
-// the password is "<name>-password".
+// Users: alice, bob and dave (group users), carol (group mc-admins), erin (whose preferred_username
+// is "alice"), frank (groups as a plain string), and any contract-<hex>; the password is "<id>-password".
 // Clients: mc-service (mcd: confidential, code + PKCE, refresh rotation, device flow, revocation)
 //          other-app (client credentials; its access tokens are for another audience).
 import { createServer } from 'node:http';
@@ -13,6 +13,10 @@ const USERS = {
   bob: { groups: ['users'], email: 'bob@example.test' },
   carol: { groups: ['mc-admins'], email: 'carol@example.test' },
   dave: { groups: ['users'], email: 'dave@example.test' },
+  // a newer account given a name someone else had: same preferred_username as alice, another subject
+  erin: { groups: ['users'], email: 'erin@example.test', name: 'alice' },
+  // a provider that flattens a single group to a string
+  frank: { groups: 'not-mc-admins', email: 'frank@example.test' },
 };
 // Throw-away accounts for parallel tests: any login "contract-<hex>" exists, in group users.
 const account = (id) => USERS[id] || (/^contract-[0-9a-f]+$/.test(id) ? { groups: ['users'], email: `${id}@example.test` }
@@ -44,7 +48,8 @@ const provider = new Provider(issuer, {
   ],
   findAccount: async (ctx, id) => (account(id) ? {
     accountId: id,
-    claims: async () => ({ sub: id, preferred_username: id, email: account(id).email, groups: account(id).groups }),
+    claims: async () => ({ sub: id, preferred_username: account(id).name || id, email: account(id).email,
+      groups: account(id).groups }),
   } : undefined),
   claims: { openid: ['sub'], profile: ['preferred_username', 'groups'], email: ['email'] },
   scopes: ['openid', 'profile', 'email', 'offline_access', 'mc'],
@@ -71,7 +76,7 @@ const provider = new Provider(issuer, {
   },
   extraTokenClaims: async (ctx, token) => {
     const user = token.accountId && account(token.accountId);
-    return user ? { preferred_username: token.accountId, groups: user.groups } : {};
+    return user ? { preferred_username: user.name || token.accountId, groups: user.groups } : {};
   },
   loadExistingGrant: async (ctx) => {
     const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);

@@ -6,14 +6,16 @@ import pytest
 
 from mc import errors
 from mc.docker import DockerError
-from mc.docker.errors import classify, first_line
+from mc.docker.errors import ContainerMissing, ImageMissing, NetworkMissing, classify, first_line
 
 RECORDED = [
-    ("Error response from daemon: No such container: mc-deadbeef\n", errors.NotFound),
+    ("Error response from daemon: No such container: mc-deadbeef\n", ContainerMissing),
     ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
      errors.Unavailable),
-    ("docker: Error response from daemon: network mc-test not found.\nSee 'docker run --help'.\n", errors.NotFound),
-    ("Error response from daemon: No such image: mc-driver-base:0123456789ab\n", errors.NotFound),
+    ("docker: Error response from daemon: network mc-test not found.\nSee 'docker run --help'.\n", NetworkMissing),
+    ("Error response from daemon: No such image: mc-driver-base:0123456789ab\n", ImageMissing),
+    ("Unable to find image 'mc-driver-base:0123456789ab' locally\ndocker: Error response from daemon: No such image: "
+     "mc-driver-base:0123456789ab.\n", ImageMissing),
     ("Error response from daemon: Container 61804ff4e610 is not running\n", errors.Conflict),
     ('docker: Error response from daemon: Conflict. The container name "/mc-3758626f" is already in use by '
      'container "c07ac54db67f". You have to remove (or rename) that container to be able to reuse that name.\n',

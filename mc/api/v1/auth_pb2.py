@@ -24,13 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mc/api/v1/auth.proto\x12\tmc.api.v1\"$\n\x0cLoginRequest\x12\x14\n\x0credirect_uri\x18\x01 \x01(\t\"9\n\rLoginResponse\x12\x19\n\x11\x61uthorization_url\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\".\n\x0f\x43\x61llbackRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"p\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x12\x10\n\x08id_token\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"<\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x02 \x01(\t\"\x10\n\x0eLogoutResponse\"\x14\n\x12StartDeviceRequest\"\xa0\x01\n\x13StartDeviceResponse\x12\x18\n\x10verification_uri\x18\x01 \x01(\t\x12!\n\x19verification_uri_complete\x18\x02 \x01(\t\x12\x11\n\tuser_code\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65vice_code\x18\x04 \x01(\t\x12\x10\n\x08interval\x18\x05 \x01(\x05\x12\x12\n\nexpires_in\x18\x06 \x01(\x05\"(\n\x11PollDeviceRequest\x12\x13\n\x0b\x64\x65vice_code\x18\x01 \x01(\t\"\x0f\n\rWhoAmIRequest\"A\n\x0eWhoAmIResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05\x61\x64min\x18\x02 \x01(\x08\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x32\xdd\x03\n\x0b\x41uthService\x12:\n\x05Login\x12\x17.mc.api.v1.LoginRequest\x1a\x18.mc.api.v1.LoginResponse\x12@\n\x08\x43\x61llback\x12\x1a.mc.api.v1.CallbackRequest\x1a\x18.mc.api.v1.TokenResponse\x12>\n\x07Refresh\x12\x19.mc.api.v1.RefreshRequest\x1a\x18.mc.api.v1.TokenResponse\x12=\n\x06Logout\x12\x18.mc.api.v1.LogoutRequest\x1a\x19.mc.api.v1.LogoutResponse\x12L\n\x0bStartDevice\x12\x1d.mc.api.v1.StartDeviceRequest\x1a\x1e.mc.api.v1.StartDeviceResponse\x12\x44\n\nPollDevice\x12\x1c.mc.api.v1.PollDeviceRequest\x1a\x18.mc.api.v1.TokenResponse\x12=\n\x06WhoAmI\x12\x18.mc.api.v1.WhoAmIRequest\x1a\x19.mc.api.v1.WhoAmIResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mc/api/v1/auth.proto\x12\tmc.api.v1\"$\n\x0cLoginRequest\x12\x14\n\x0credirect_uri\x18\x01 \x01(\t\"9\n\rLoginResponse\x12\x19\n\x11\x61uthorization_url\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\".\n\x0f\x43\x61llbackRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"p\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x12\x10\n\x08id_token\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"<\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x02 \x01(\t\"\x10\n\x0eLogoutResponse\"\x14\n\x12StartDeviceRequest\"\xa0\x01\n\x13StartDeviceResponse\x12\x18\n\x10verification_uri\x18\x01 \x01(\t\x12!\n\x19verification_uri_complete\x18\x02 \x01(\t\x12\x11\n\tuser_code\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65vice_code\x18\x04 \x01(\t\x12\x10\n\x08interval\x18\x05 \x01(\x05\x12\x12\n\nexpires_in\x18\x06 \x01(\x05\"(\n\x11PollDeviceRequest\x12\x13\n\x0b\x64\x65vice_code\x18\x01 \x01(\t\"g\n\x12PollDeviceResponse\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.mc.api.v1.DeviceStatus\x12(\n\x06tokens\x18\x02 \x01(\x0b\x32\x18.mc.api.v1.TokenResponse\"\x0f\n\rWhoAmIRequest\"O\n\x0eWhoAmIResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05\x61\x64min\x18\x02 \x01(\x08\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x12\x0c\n\x04name\x18\x04 \x01(\t*}\n\x0c\x44\x65viceStatus\x12\x1d\n\x19\x44\x45VICE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44\x45VICE_STATUS_PENDING\x10\x01\x12\x1b\n\x17\x44\x45VICE_STATUS_SLOW_DOWN\x10\x02\x12\x16\n\x12\x44\x45VICE_STATUS_DONE\x10\x03\x32\xe2\x03\n\x0b\x41uthService\x12:\n\x05Login\x12\x17.mc.api.v1.LoginRequest\x1a\x18.mc.api.v1.LoginResponse\x12@\n\x08\x43\x61llback\x12\x1a.mc.api.v1.CallbackRequest\x1a\x18.mc.api.v1.TokenResponse\x12>\n\x07Refresh\x12\x19.mc.api.v1.RefreshRequest\x1a\x18.mc.api.v1.TokenResponse\x12=\n\x06Logout\x12\x18.mc.api.v1.LogoutRequest\x1a\x19.mc.api.v1.LogoutResponse\x12L\n\x0bStartDevice\x12\x1d.mc.api.v1.StartDeviceRequest\x1a\x1e.mc.api.v1.StartDeviceResponse\x12I\n\nPollDevice\x12\x1c.mc.api.v1.PollDeviceRequest\x1a\x1d.mc.api.v1.PollDeviceResponse\x12=\n\x06WhoAmI\x12\x18.mc.api.v1.WhoAmIRequest\x1a\x19.mc.api.v1.WhoAmIResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mc.api.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DEVICESTATUS']._serialized_start=845
+  _globals['_DEVICESTATUS']._serialized_end=970
   _globals['_LOGINREQUEST']._serialized_start=35
   _globals['_LOGINREQUEST']._serialized_end=71
   _globals['_LOGINRESPONSE']._serialized_start=73
@@ -51,10 +53,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTDEVICERESPONSE']._serialized_end=598
   _globals['_POLLDEVICEREQUEST']._serialized_start=600
   _globals['_POLLDEVICEREQUEST']._serialized_end=640
-  _globals['_WHOAMIREQUEST']._serialized_start=642
-  _globals['_WHOAMIREQUEST']._serialized_end=657
-  _globals['_WHOAMIRESPONSE']._serialized_start=659
-  _globals['_WHOAMIRESPONSE']._serialized_end=724
-  _globals['_AUTHSERVICE']._serialized_start=727
-  _globals['_AUTHSERVICE']._serialized_end=1204
+  _globals['_POLLDEVICERESPONSE']._serialized_start=642
+  _globals['_POLLDEVICERESPONSE']._serialized_end=745
+  _globals['_WHOAMIREQUEST']._serialized_start=747
+  _globals['_WHOAMIREQUEST']._serialized_end=762
+  _globals['_WHOAMIRESPONSE']._serialized_start=764
+  _globals['_WHOAMIRESPONSE']._serialized_end=843
+  _globals['_AUTHSERVICE']._serialized_start=973
+  _globals['_AUTHSERVICE']._serialized_end=1455
 # @@protoc_insertion_point(module_scope)

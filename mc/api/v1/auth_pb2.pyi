@@ -1,8 +1,21 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class DeviceStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEVICE_STATUS_UNSPECIFIED: _ClassVar[DeviceStatus]
+    DEVICE_STATUS_PENDING: _ClassVar[DeviceStatus]
+    DEVICE_STATUS_SLOW_DOWN: _ClassVar[DeviceStatus]
+    DEVICE_STATUS_DONE: _ClassVar[DeviceStatus]
+DEVICE_STATUS_UNSPECIFIED: DeviceStatus
+DEVICE_STATUS_PENDING: DeviceStatus
+DEVICE_STATUS_SLOW_DOWN: DeviceStatus
+DEVICE_STATUS_DONE: DeviceStatus
 
 class LoginRequest(_message.Message):
     __slots__ = ("redirect_uri",)
@@ -84,16 +97,26 @@ class PollDeviceRequest(_message.Message):
     device_code: str
     def __init__(self, device_code: _Optional[str] = ...) -> None: ...
 
+class PollDeviceResponse(_message.Message):
+    __slots__ = ("status", "tokens")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    status: DeviceStatus
+    tokens: TokenResponse
+    def __init__(self, status: _Optional[_Union[DeviceStatus, str]] = ..., tokens: _Optional[_Union[TokenResponse, _Mapping]] = ...) -> None: ...
+
 class WhoAmIRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class WhoAmIResponse(_message.Message):
-    __slots__ = ("user", "admin", "expires_in")
+    __slots__ = ("user", "admin", "expires_in", "name")
     USER_FIELD_NUMBER: _ClassVar[int]
     ADMIN_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     user: str
     admin: bool
     expires_in: int
-    def __init__(self, user: _Optional[str] = ..., admin: _Optional[bool] = ..., expires_in: _Optional[int] = ...) -> None: ...
+    name: str
+    def __init__(self, user: _Optional[str] = ..., admin: _Optional[bool] = ..., expires_in: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...

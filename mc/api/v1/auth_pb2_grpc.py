@@ -64,7 +64,7 @@ class AuthServiceStub:
         self.PollDevice = channel.unary_unary(
                 '/mc.api.v1.AuthService/PollDevice',
                 request_serializer=mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceRequest.SerializeToString,
-                response_deserializer=mc_dot_api_dot_v1_dot_auth__pb2.TokenResponse.FromString,
+                response_deserializer=mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceResponse.FromString,
                 _registered_method=True)
         self.WhoAmI = channel.unary_unary(
                 '/mc.api.v1.AuthService/WhoAmI',
@@ -114,8 +114,7 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PollDevice(self, request, context):
-        """Poll a device authorization; FAILED_PRECONDITION with "authorization_pending" or "slow_down"
-        until the user approved it.
+        """Poll a device authorization: PENDING or SLOW_DOWN until the user approved it, then the tokens.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,7 +158,7 @@ def add_AuthServiceServicer_to_server(servicer, server):
             'PollDevice': grpc.unary_unary_rpc_method_handler(
                     servicer.PollDevice,
                     request_deserializer=mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceRequest.FromString,
-                    response_serializer=mc_dot_api_dot_v1_dot_auth__pb2.TokenResponse.SerializeToString,
+                    response_serializer=mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceResponse.SerializeToString,
             ),
             'WhoAmI': grpc.unary_unary_rpc_method_handler(
                     servicer.WhoAmI,
@@ -330,7 +329,7 @@ class AuthService:
             target,
             '/mc.api.v1.AuthService/PollDevice',
             mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceRequest.SerializeToString,
-            mc_dot_api_dot_v1_dot_auth__pb2.TokenResponse.FromString,
+            mc_dot_api_dot_v1_dot_auth__pb2.PollDeviceResponse.FromString,
             options,
             channel_credentials,
             insecure,

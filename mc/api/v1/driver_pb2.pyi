@@ -21,7 +21,7 @@ class DriverVariable(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., required: _Optional[bool] = ..., default: _Optional[str] = ..., sensitive: _Optional[bool] = ...) -> None: ...
 
 class Driver(_message.Message):
-    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports")
+    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports", "persistent_configs")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class Driver(_message.Message):
     BUILT_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENT_CONFIGS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     version: str
@@ -38,7 +39,20 @@ class Driver(_message.Message):
     built: bool
     environment: _containers.RepeatedCompositeFieldContainer[DriverVariable]
     ports: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ...) -> None: ...
+    persistent_configs: _containers.RepeatedCompositeFieldContainer[PersistentConfig]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ...) -> None: ...
+
+class PersistentConfig(_message.Message):
+    __slots__ = ("source", "target", "type", "description")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    target: str
+    type: str
+    description: str
+    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ListDriversRequest(_message.Message):
     __slots__ = ()

@@ -64,7 +64,7 @@ class Session(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
-    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key")
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,7 @@ class SessionSpec(_message.Message):
     PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
     SSH_FIELD_NUMBER: _ClassVar[int]
     SSH_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_ON_EXIT_FIELD_NUMBER: _ClassVar[int]
     driver: str
     name: str
     project: str
@@ -94,7 +95,8 @@ class SessionSpec(_message.Message):
     pids_limit: int
     ssh: bool
     ssh_public_key: str
-    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ...) -> None: ...
+    remove_on_exit: bool
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
     __slots__ = ("spec",)
@@ -159,34 +161,42 @@ class WaitReadyResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class LogsRequest(_message.Message):
-    __slots__ = ("session", "follow", "tail")
+    __slots__ = ("session", "follow", "tail", "since")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     TAIL_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     session: str
     follow: bool
     tail: int
-    def __init__(self, session: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+    since: str
+    def __init__(self, session: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ..., since: _Optional[str] = ...) -> None: ...
 
 class LogsResponse(_message.Message):
-    __slots__ = ("data",)
+    __slots__ = ("data", "timestamp")
     DATA_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     data: bytes
-    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+    timestamp: str
+    def __init__(self, data: _Optional[bytes] = ..., timestamp: _Optional[str] = ...) -> None: ...
 
 class AttachInit(_message.Message):
-    __slots__ = ("session", "command", "tty", "size", "interactive")
+    __slots__ = ("session", "command", "tty", "size", "interactive", "term", "end_session")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TTY_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    END_SESSION_FIELD_NUMBER: _ClassVar[int]
     session: str
     command: _containers.RepeatedScalarFieldContainer[str]
     tty: bool
     size: _common_pb2.TerminalSize
     interactive: bool
-    def __init__(self, session: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., size: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., interactive: _Optional[bool] = ...) -> None: ...
+    term: str
+    end_session: bool
+    def __init__(self, session: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., size: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., interactive: _Optional[bool] = ..., term: _Optional[str] = ..., end_session: _Optional[bool] = ...) -> None: ...
 
 class Signal(_message.Message):
     __slots__ = ("number",)
@@ -195,20 +205,22 @@ class Signal(_message.Message):
     def __init__(self, number: _Optional[int] = ...) -> None: ...
 
 class AttachRequest(_message.Message):
-    __slots__ = ("init", "stdin", "resize", "signal", "close_stdin", "detach")
+    __slots__ = ("init", "stdin", "resize", "signal", "close_stdin", "detach", "reauth")
     INIT_FIELD_NUMBER: _ClassVar[int]
     STDIN_FIELD_NUMBER: _ClassVar[int]
     RESIZE_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_FIELD_NUMBER: _ClassVar[int]
     CLOSE_STDIN_FIELD_NUMBER: _ClassVar[int]
     DETACH_FIELD_NUMBER: _ClassVar[int]
+    REAUTH_FIELD_NUMBER: _ClassVar[int]
     init: AttachInit
     stdin: bytes
     resize: _common_pb2.TerminalSize
     signal: Signal
     close_stdin: bool
     detach: bool
-    def __init__(self, init: _Optional[_Union[AttachInit, _Mapping]] = ..., stdin: _Optional[bytes] = ..., resize: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., signal: _Optional[_Union[Signal, _Mapping]] = ..., close_stdin: _Optional[bool] = ..., detach: _Optional[bool] = ...) -> None: ...
+    reauth: str
+    def __init__(self, init: _Optional[_Union[AttachInit, _Mapping]] = ..., stdin: _Optional[bytes] = ..., resize: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., signal: _Optional[_Union[Signal, _Mapping]] = ..., close_stdin: _Optional[bool] = ..., detach: _Optional[bool] = ..., reauth: _Optional[str] = ...) -> None: ...
 
 class Exit(_message.Message):
     __slots__ = ("code", "detached")

@@ -1,11 +1,14 @@
-"""Parsing and checking what users type for sessions: -e, -v, --port, names."""
+"""Checks of what callers ask for (names, limits, ports, volumes, commands), one message each.
+
+The CLI parses with some of these (``-v`` against its own directory); the engine checks every field
+again, because mcd takes the same requests from the wire."""
 
 from __future__ import annotations
 
 import os
 import re
 
-from mc.contract import ENV_NAME, MAX_ENV, MAX_ENV_NAME, MAX_ENV_TOTAL, MAX_ENV_VALUE, RESERVED_PREFIX
+from mc.contract import ENV_NAME
 from mc.engine.models import Volume
 from mc.errors import InvalidArgument
 
@@ -25,33 +28,6 @@ def parse_env(items: list[str]) -> dict[str, str]:
                 raise InvalidArgument(f"-e {key}: no '=' and {key} is not set in your environment")
             value = os.environ[key]
         env[key] = value
-    return env
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """A caller's text in a message: printable, short."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
-    return repr(clean + ("..." if len(text) > limit else ""))
-
-
-def check_env(env: dict[str, str]) -> dict[str, str]:
-    """The engine's check of a caller's environment (the CLI's parsing is not enough: mcd takes any
-    map from the wire). Names are variable names outside MC_*, values carry no NUL, sizes are bounded."""
-    if len(env) > MAX_ENV:
-        raise InvalidArgument(f"-e: at most {MAX_ENV} variables")
-    total = 0
-    for key, value in env.items():
-        if len(key) > MAX_ENV_NAME or not ENV_NAME.match(key):
-            raise InvalidArgument(f"-e {_shown(key)}: not a variable name (letters, digits, '_')")
-        if key.startswith(RESERVED_PREFIX):
-            raise InvalidArgument(f"-e {key}: names starting with {RESERVED_PREFIX} are reserved for mc")
-        if "\0" in value:
-            raise InvalidArgument(f"-e {key}: the value contains a NUL byte")
-        if len(value) > MAX_ENV_VALUE:
-            raise InvalidArgument(f"-e {key}: the value is longer than {MAX_ENV_VALUE // 1024} KiB")
-        total += len(key) + len(value)
-    if total > MAX_ENV_TOTAL:
-        raise InvalidArgument(f"-e: the variables are larger than {MAX_ENV_TOTAL // 1024} KiB in all")
     return env
 
 
@@ -98,6 +74,26 @@ def parse_port(spec: str | int) -> int:
     return port
 
 
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+def check_timestamp(value: str) -> str:
+    """An RFC 3339 UTC time as docker prints it (``--since`` of logs)."""
+    if not _TIMESTAMP.match(value):
+        raise InvalidArgument(f"since {value[:40]!r}: expected an RFC 3339 UTC time like 2026-01-02T03:04:05.123Z")
+    return value
+
+
+def check_ssh_key(key: str) -> str:
+    """An ssh public key line (what --ssh puts in authorized_keys)."""
+    key = key.strip()
+    if not key:
+        raise InvalidArgument("--ssh needs a public key (~/.ssh/id_ed25519.pub or id_rsa.pub)")
+    if len(key) > 16 * 1024 or "\n" in key or not key.startswith(("ssh-", "ecdsa-", "sk-")) or not key.isprintable():
+        raise InvalidArgument("--ssh: not an ssh public key (one line, ssh-ed25519 AAAA...)")
+    return key
+
+
 def check_name(name: str) -> str:
     if name and not _NAME.match(name):
         raise InvalidArgument(
@@ -106,17 +102,34 @@ def check_name(name: str) -> str:
     return name
 
 
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def memory_bytes(value: str) -> int:
+    """``512m``, ``4g``, ``1.5g`` (docker's units) in bytes."""
+    m = re.match(r"^(\d{1,12})(\.\d{1,6})?([bkmgBKMG]?)$", value)
+    if not m:
+        raise InvalidArgument(f"--memory {value[:40]!r}: expected a size like 512m or 4g")
+    return int(float(m.group(1) + (m.group(2) or "")) * _UNITS[m.group(3).lower()])
+
+
 def check_memory(value: str) -> str:
-    if value and not re.match(r"^\d+(\.\d+)?[bkmgBKMG]?$", value):
-        raise InvalidArgument(f"--memory {value!r}: expected a size like 512m or 4g")
+    if value:
+        memory_bytes(value)
     return value
+
+
+def cpu_count(value: str) -> float:
+    try:
+        cpus = float(value)
+        if not 0 < cpus <= 1024 or len(value) > 12:
+            raise ValueError
+    except ValueError:
+        raise InvalidArgument(f"--cpus {value[:40]!r}: expected a positive number like 1.5") from None
+    return cpus
 
 
 def check_cpus(value: str) -> str:
     if value:
-        try:
-            if float(value) <= 0:
-                raise ValueError
-        except ValueError:
-            raise InvalidArgument(f"--cpus {value!r}: expected a positive number like 1.5") from None
+        cpu_count(value)
     return value

@@ -1,0 +1,85 @@
+"""Turn a session plan into a running container: the only docker calls of ``create``.
+
+One ``docker run -d`` when nothing must happen before the start; otherwise ``create``, then join
+the extra networks, copy the secrets in (a tar on stdin: never argv, never ``docker inspect``), and
+``start``. A missing image is built and a missing mc network created, and the call retried. On any
+failure nothing is left behind: the container is removed, and a config directory made for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mc.docker import Docker, DockerError
+from mc.docker.errors import ImageMissing, NetworkMissing
+from mc.engine.environment import secrets_tar
+from mc.engine.networks import ensure_network
+from mc.engine.plan import SessionPlan
+
+CREATE_TIMEOUT = 120.0
+
+
+def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object]) -> None:
+    made_dir = _make_dir(plan.persist_dir)
+    try:
+        for attempt in range(3):
+            try:
+                _start(docker, plan, gid, ensure_image)
+                return
+            except DockerError as exc:
+                docker.run("rm", "-f", plan.container, check=False)
+                # `docker create` takes a network that does not exist; `start` then fails: make it
+                if attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
+                    ensure_network(docker, plan.network, plan.network_owner)
+                    continue
+                raise
+            except BaseException:
+                docker.run("rm", "-f", plan.container, check=False)
+                raise
+    except BaseException:
+        if made_dir is not None:
+            _remove_empty_tree(made_dir, stop=3)
+        raise
+
+
+def _start(docker: Docker, plan: SessionPlan, gid: int, ensure_image: Callable[[], object]) -> None:
+    simple = not plan.extra_networks and not plan.secret_files
+    _create(docker, ["run", "-d"] if simple else ["create"], plan, ensure_image)
+    if not simple:
+        for net in plan.extra_networks:
+            docker.run("network", "connect", net, plan.container)
+        if plan.secret_files:
+            docker.run("cp", "-", f"{plan.container}:/", input=secrets_tar(plan.secret_files, gid))
+        docker.run("start", plan.container)
+
+
+def _create(docker: Docker, verb: list[str], plan: SessionPlan, ensure_image: Callable[[], object]) -> None:
+    """``docker create`` (or ``run -d``); on a missing image build it and try again."""
+    for _ in range(2):
+        try:
+            docker.run(*verb, *plan.create_args(), timeout=CREATE_TIMEOUT)
+            return
+        except DockerError as exc:
+            if not exc.is_a(ImageMissing):
+                raise
+            docker.run("rm", "-f", plan.container, check=False)
+            ensure_image()
+    docker.run(*verb, *plan.create_args(), timeout=CREATE_TIMEOUT)
+
+
+def _make_dir(path: Path | None) -> Path | None:
+    if path is None or path.exists():
+        return None
+    path.mkdir(parents=True, mode=0o700)
+    return path
+
+
+def _remove_empty_tree(path: Path, stop: int) -> None:
+    """Remove a directory we just made, and its now-empty parents (up to ``stop`` levels)."""
+    for _ in range(stop):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        path = path.parent

@@ -1,0 +1,38 @@
+"""The Docker networks sessions join: the one mc makes (shared locally, one per owner in mcd), and
+the existing ones a caller names."""
+
+from __future__ import annotations
+
+from mc.docker import Docker, DockerError
+from mc.engine import labels
+from mc.errors import Conflict, NotFound
+
+
+def ensure_network(docker: Docker, name: str, owner: str = "") -> None:
+    """Create mc's network ``name`` unless it exists (an owner's own network is labelled so)."""
+    try:
+        docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", name)
+    except DockerError as exc:
+        if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
+            raise
+
+
+def check_networks(docker: Docker, names: tuple[str, ...]) -> None:
+    """Every named network exists (one clear error naming the first that does not)."""
+    if not names:
+        return
+    try:
+        docker.run("network", "inspect", "--format", "{{.Name}}", *names)
+    except DockerError as exc:
+        if exc.is_a(NotFound):
+            out = docker.text("network", "ls", "--format", "{{.Name}}").split()
+            missing = [n for n in names if n not in out]
+            raise NotFound(f"network '{(missing or names)[0]}' does not exist (docker network create it first)") \
+                from None
+        raise
+
+
+def prune_owner_network(docker: Docker, owner: str) -> None:
+    """Remove the network mc made for an owner's sessions once none uses it (made again on demand).
+    Call it under the owner's lock (LocalBackend.owner_lock): a create of theirs may be under way."""
+    docker.run("network", "prune", "-f", "--filter", f"label={labels.NETWORK}={owner}", check=False, timeout=60)

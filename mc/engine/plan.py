@@ -1,0 +1,238 @@
+"""A session plan: every decision about a new session, as data, before any docker call.
+
+``plan_session`` checks what the caller asked for against the engine's settings and the caller's
+scope, and decides the labels, environment (container and private), secret files, mounts, ports,
+networks, capabilities and limits. It is pure: no docker, no files, no clock (the id and time come
+in), so every security rule is a unit test of milliseconds. ``launch.py`` renders the plan as docker
+commands; another launcher (a Swarm service, say) would render the same plan differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mc import contract
+from mc.engine import checks, environment, labels
+from mc.engine.models import SessionSpec, Volume
+from mc.engine.scope import Scope
+from mc.engine.settings import EngineSettings
+from mc.errors import InvalidArgument, PermissionDenied
+
+if TYPE_CHECKING:
+    from mc.drivers.registry import Driver
+    from mc.projects.store import ProjectAccess
+
+SESSION_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE")
+SSH_CAPS = ("SYS_CHROOT", "AUDIT_WRITE")
+REFUSED_NETWORKS = ("host", "none", "bridge", "default")
+MAX_NETWORKS = 16
+MAX_PORTS = 64
+MAX_VOLUMES = 64
+
+
+@dataclass(frozen=True)
+class Mount:
+    kind: str  # bind | volume | tmpfs
+    target: str
+    source: str = ""
+    read_only: bool = False
+    owner_label: str = ""  # volume: labelled with its owner (listing, pruning)
+
+    def argv(self) -> list[str]:
+        if self.kind == "bind":
+            return ["-v", f"{self.source}:{self.target}{':ro' if self.read_only else ''}"]
+        if self.kind == "volume":
+            spec = f"type=volume,source={self.source},target={self.target}"
+            if self.owner_label:
+                spec += f",volume-label={labels.OWNER}={self.owner_label}"
+            return ["--mount", spec + (",readonly" if self.read_only else "")]
+        return ["--mount", f"type=tmpfs,destination={self.target},tmpfs-mode=0755"]
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    session_id: str
+    container: str
+    image: str
+    hostname: str
+    network: str  # joined at create; created by mc when missing
+    network_owner: str  # "" for the shared mc network, else the owner whose network it is
+    extra_networks: tuple[str, ...]  # joined before the start; must exist
+    labels: dict[str, str]
+    env: dict[str, str]  # container environment: mc's facts and the driver's plain defaults
+    secret_files: dict[str, bytes]  # into the session's secrets directory (private env included)
+    mounts: tuple[Mount, ...]
+    ports: tuple[int, ...]  # published on 127.0.0.1
+    caps: tuple[str, ...]
+    pids_limit: int
+    cpus: str
+    memory: str
+    persist_dir: Path | None = None  # a local directory mounted at /mc-config (made before, removed on failure)
+    owner: str = ""
+
+    def create_args(self) -> list[str]:
+        """``docker create`` (or ``run -d``) arguments after the verb; values follow their flags as
+        separate arguments, so no value can become a flag."""
+        args = ["--pull=never", "--name", self.container, "--hostname", self.hostname, "--network", self.network,
+                "--init", "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
+        for cap in self.caps:
+            args += ["--cap-add", cap]
+        args += ["--pids-limit", str(self.pids_limit)]
+        if self.cpus:
+            args += ["--cpus", self.cpus]
+        if self.memory:
+            args += ["--memory", self.memory]
+        for key, value in self.labels.items():
+            args += ["--label", f"{key}={value}"]
+        for key, value in self.env.items():
+            args += ["-e", f"{key}={value}"]
+        for mount in self.mounts:
+            args += mount.argv()
+        for port in self.ports:
+            args += ["-p", f"127.0.0.1::{port}"]
+        args.append(self.image)
+        return args
+
+
+def owner_network(settings: EngineSettings, owner: str) -> str:
+    """The network an owner's sessions share (mcd); other owners' sessions cannot reach it."""
+    if not settings.network_per_owner or not owner:
+        return settings.network
+    return f"{settings.network}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+
+
+def persist_key_hash(key: str) -> str:
+    """Hash of a project id (normalised git URL) or of an absolute local path."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _limits(spec: SessionSpec, settings: EngineSettings) -> tuple[int, str, str]:
+    """(pids, cpus, memory): the caller's, else the defaults; with caps, never above them."""
+    default = settings.limits
+    pids = spec.pids_limit or default.pids
+    cpus = checks.check_cpus(spec.cpus) or default.cpus
+    memory = checks.check_memory(spec.memory) or default.memory
+    if spec.pids_limit < 0 or pids > 4_194_304:
+        raise InvalidArgument(f"--pids-limit {spec.pids_limit}: expected a number of processes")
+    if settings.limits_are_caps:
+        if default.pids and pids > default.pids:
+            raise PermissionDenied(f"--pids-limit {pids}: this server allows at most {default.pids}")
+        if default.cpus and checks.cpu_count(cpus) > checks.cpu_count(default.cpus):
+            raise PermissionDenied(f"--cpus {cpus}: this server allows at most {default.cpus}")
+        if default.memory and checks.memory_bytes(memory) > checks.memory_bytes(default.memory):
+            raise PermissionDenied(f"--memory {memory}: this server allows at most {default.memory}")
+    return pids, cpus, memory
+
+
+def _networks(spec: SessionSpec, settings: EngineSettings, own: str) -> tuple[str, ...]:
+    names = [n for n in dict.fromkeys([*settings.default_networks, *spec.networks]) if n not in (own,)]
+    if len(names) > MAX_NETWORKS:
+        raise InvalidArgument(f"--network: at most {MAX_NETWORKS} networks")
+    for name in names:
+        if not name or len(name) > 128 or not name.isprintable():
+            raise InvalidArgument("--network: a network name is a short printable word")
+    if not settings.host_access:
+        for name in names:
+            if name in REFUSED_NETWORKS or name.startswith("container:"):
+                raise InvalidArgument(f"network '{name}' is not allowed for a remote session")
+            if name not in settings.allowed_networks:
+                raise PermissionDenied(f"network '{name}' is not one this server lets sessions join "
+                                       "(its operator lists them in sessions.networks)")
+    return tuple(names)
+
+
+def plan_session(
+    spec: SessionSpec,
+    driver: Driver,
+    image: str,
+    settings: EngineSettings,
+    scope: Scope,
+    *,
+    session_id: str,
+    created: str,
+    version: str,
+    project: ProjectAccess | None = None,
+    mount: str = "",
+    default_volumes: tuple[Volume, ...] = (),
+    persist_root: Path | None = None,
+) -> SessionPlan:
+    """Decide everything about a new session. ``mount`` is the caller's directory, already made
+    absolute and checked to exist; ``default_volumes`` the configured ones, parsed."""
+    manifest = driver.manifest
+    checks.check_name(spec.name)
+    if not settings.host_access:
+        if spec.mount:
+            raise InvalidArgument("a local directory cannot be mounted into a remote session; use a project URL")
+        if spec.volumes:
+            raise InvalidArgument("host paths cannot be mounted into a remote session (-v); use a project URL")
+    if spec.mount and spec.project:
+        raise InvalidArgument("give either a directory to mount or a project URL, not both")
+    volumes = [*spec.volumes, *(default_volumes if settings.host_access else ())]
+    if len(volumes) > MAX_VOLUMES:
+        raise InvalidArgument(f"-v: at most {MAX_VOLUMES} volumes")
+    if len(spec.ports) > MAX_PORTS:
+        raise InvalidArgument(f"--port: at most {MAX_PORTS} ports")
+    ports = sorted({checks.parse_port(p) for p in [*spec.ports, *settings.default_ports]})
+    pids, cpus, memory = _limits(spec, settings)
+    plain, private = environment.split_environment(manifest, settings.service_env, spec.env)
+    owner = scope.owner
+    network = owner_network(settings, owner)
+    extra_networks = _networks(spec, settings, network)
+    ssh_key = checks.check_ssh_key(spec.ssh_public_key) if spec.ssh else ""
+
+    container = f"{labels.CONTAINER_PREFIX}{session_id}"
+    env = {**plain, "MC_SESSION_ID": session_id, "MC_UID": str(settings.uid), "MC_GID": str(settings.gid)}
+    files: dict[str, bytes] = {}
+    project_id = ""
+    if project is not None:
+        project_id = project.id
+        project_env, files = environment.project_environment(project)
+        env.update(project_env)
+        if settings.ssh_scan:
+            env["MC_SSH_SCAN"] = " ".join(settings.ssh_scan)
+    if private:
+        files[contract.ENV_FILE] = contract.env_file(private)
+    if ssh_key:
+        env["MC_SSH"] = "1"
+        env["MC_SSH_AUTHORIZED_KEY"] = ssh_key
+
+    mounts = [Mount("tmpfs", contract.RUN_DIR)]
+    if mount:
+        mounts.append(Mount("bind", contract.APP_DIR, mount))
+    persist_key = project_id or mount
+    persist_dir = None
+    if persist_key:
+        env["MC_CONFIG_DIR"] = contract.CONFIG_DIR
+        env["MC_DRIVER_CONFIG_DIR"] = f"{contract.CONFIG_DIR}/{driver.name}"
+        if settings.host_access and persist_root is not None:
+            persist_dir = persist_root / "projects" / persist_key_hash(persist_key) / "config"
+            mounts.append(Mount("bind", contract.CONFIG_DIR, str(persist_dir)))
+        else:
+            # mcd: a named volume per user and project; it works the same when mcd runs in a
+            # container next to the engine, where its own paths mean nothing to the engine
+            volume = f"mc-config-{persist_key_hash(scope.volume_owner + chr(0) + persist_key)}"
+            mounts.append(Mount("volume", contract.CONFIG_DIR, volume, owner_label=scope.volume_owner))
+    mounts += [Mount("bind" if v.source.startswith("/") else "volume", v.target, v.source, v.read_only)
+               for v in volumes]
+
+    session_labels = {
+        labels.SESSION: session_id, labels.NAME: spec.name or session_id, labels.DRIVER: driver.name,
+        labels.PROJECT: project_id, labels.MOUNT: mount, labels.CREATED: created, labels.OWNER: owner,
+        labels.USER: f"{settings.uid}:{settings.gid}", labels.CONNECT: json.dumps(manifest.connect),
+        labels.SSH: "1" if spec.ssh else "", labels.VERSION: version,
+    }
+    if spec.remove_on_exit:
+        session_labels[labels.REMOVE] = "1"
+    if settings.instance:
+        session_labels[labels.INSTANCE] = settings.instance
+    return SessionPlan(
+        session_id=session_id, container=container, image=image, hostname=spec.name or container,
+        network=network, network_owner=owner if network != settings.network else "",
+        extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
+        ports=tuple(sorted({*ports, *((22,) if spec.ssh else ())})), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
+        pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner,
+    )

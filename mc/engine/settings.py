@@ -1,0 +1,39 @@
+"""What the engine is told by whoever built it: the CLI (from the user's config) or mcd (from its
+service config). One frozen value, so the engine never reads a config file, the environment of the
+CLI, or a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpus: str = ""  # e.g. "1.5"; "" for none
+    memory: str = ""  # e.g. "4g"; "" for none
+    pids: int = 4096
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    network: str = "mc-network"  # every session's network (mcd: the prefix of each owner's network)
+    default_networks: tuple[str, ...] = ()  # extra networks every session joins
+    default_volumes: tuple[str, ...] = ()  # SRC:DST[:ro] every local session mounts
+    default_ports: tuple[int, ...] = ()
+    service_env: Mapping[str, str] = field(default_factory=dict)  # configured API keys -> variables
+    extra_ca: tuple[str, ...] = ()  # CA certificates for driver builds
+    uid: int = 1000  # the session user
+    gid: int = 1000
+    data_root: Path | None = None  # local persistent config dirs (default: the XDG data dir)
+    default_driver: str = "goose"
+    limits: Limits = Limits()  # defaults; with limits_are_caps also the most a caller may ask for
+    limits_are_caps: bool = False
+    max_sessions_per_owner: int = 0  # live sessions one owner may have (0: no cap)
+    host_access: bool = True  # local: mounts, host volumes, driver paths; never through mcd
+    allowed_networks: tuple[str, ...] = ()  # without host access: the extra networks a caller may join
+    network_per_owner: bool = False  # mcd: each owner's sessions on a network of their own
+    ssh_scan: tuple[str, ...] = ()  # hosts whose ssh keys project sessions trust
+    driver_dirs: Mapping[str, str] = field(default_factory=dict)  # extra drivers by name (mcd)
+    instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

@@ -1,0 +1,139 @@
+"""The engine's sessions as mcd serves them: plus the record of sessions whose container vanished
+("gone"), kept in the database until their owner closes them.
+
+Labels stay the truth: ``reconcile`` mirrors every container of this mcd at start, and the engine's
+events keep the mirror current (a container removed behind mcd's back shows as gone within seconds).
+A session created with ``--rm`` is removed by mcd when its command ends or its client goes away
+(see the session servicer); one left stopped by a crash is removed at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from mc.engine.local import EventStream, LocalBackend
+from mc.engine.models import Session, SessionSpec
+from mc.engine.networks import prune_owner_network
+from mc.engine.scope import Scope
+from mc.engine.sessions import resolve_ref
+from mc.errors import InvalidArgument, McError, NotFound
+from mcd.store.db import Database
+
+log = logging.getLogger("mcd")
+MAX_REFS = 256
+
+
+class TrackedSessions:
+    def __init__(self, engine: LocalBackend, db: Database) -> None:
+        self.engine = engine
+        self.db = db
+        self._stopping = threading.Event()
+        self._events: EventStream | None = None
+        self._since = ""
+
+    # -- what callers do ---------------------------------------------------------------------------
+    def create(self, scope: Scope, spec: SessionSpec, still_wanted: Callable[[], bool] = lambda: True) -> Session:
+        """Create a session; if its caller went away meanwhile (it never learns the id), remove it."""
+        engine = self.engine.scoped(scope)
+        session = engine.create(spec)
+        if not still_wanted():
+            engine.remove([session], kill=True)
+            raise McError("the call was cancelled; the session was removed")
+        self.db.upsert_session(session)
+        return session
+
+    def _gone(self, scope: Scope) -> list[Session]:
+        rows = self.db.gone_sessions(scope.listing_owners())
+        return [Session(id=r["id"], name=r["name"], driver=r["driver"], status="gone", project=r["project"],
+                        created=r["created"], container=r["container"], owner=r["owner"]) for r in rows]
+
+    def sessions(self, scope: Scope) -> list[Session]:
+        return self.engine.scoped(scope).sessions() + self._gone(scope)
+
+    def get(self, scope: Scope, ref: str) -> Session:
+        try:
+            return self.engine.scoped(scope).get(ref)
+        except NotFound:
+            return resolve_ref(self._gone(scope), ref, scope)
+
+    def close(self, scope: Scope, refs: list[str], *, kill: bool = False) -> list[Session]:
+        if not refs:
+            raise InvalidArgument("give session ids to close, or all")
+        if len(refs) > MAX_REFS:
+            raise InvalidArgument(f"at most {MAX_REFS} sessions at once")
+        everything = self.sessions(scope)
+        chosen = {s.id: s for s in (resolve_ref(everything, ref, scope) for ref in dict.fromkeys(refs))}
+        self._close(list(chosen.values()), kill)
+        return list(chosen.values())
+
+    def close_all(self, scope: Scope, *, kill: bool = False) -> list[Session]:
+        own = scope.own_owners()
+        sessions = [s for s in self.sessions(scope) if own is None or s.owner in own]
+        self._close(sessions, kill)
+        return sessions
+
+    def _close(self, sessions: list[Session], kill: bool) -> None:
+        live = [s for s in sessions if s.status != "gone"]
+        for s in live:
+            self.db.closing(s.owner, s.id)  # a crash before the forget below: the restart forgets it
+        self.engine.remove(live, kill=kill)
+        for s in sessions:
+            self.db.forget(s.owner, s.id)
+        for owner in {s.owner for s in live}:
+            with self.engine.owner_lock(owner):
+                prune_owner_network(self.engine.docker, owner)
+
+    def end(self, session: Session) -> None:
+        """Remove a session created for one command (--rm), now that the command is over."""
+        with contextlib.suppress(McError):
+            self._close([session], kill=True)
+
+    # -- the mirror ------------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """Mirror every mc container, mark the vanished ones gone, and remove stopped --rm ones."""
+        try:
+            live = self.engine.scoped(Scope.system()).sessions()
+            went = self.db.reconcile(live)
+            if went:
+                log.info(json.dumps({"event": "reconciled", "gone": went}))
+            leftovers = [s for s in live if s.remove_on_exit and s.status in ("stopped", "failed", "exited")]
+            if leftovers:
+                self._close(leftovers, kill=True)
+        except McError as exc:
+            log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
+
+    def follow(self) -> None:
+        """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart."""
+        self._since = str(int(time.time()))
+        threading.Thread(target=self._follow, name="docker-events", daemon=True).start()
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            events = self.engine.events(since=self._since)
+            self._events = events
+            try:
+                for event in events:
+                    if self._stopping.is_set():
+                        return
+                    if event.time_ns:
+                        self._since = f"{event.time_ns // 1_000_000_000}.{event.time_ns % 1_000_000_000:09d}"
+                    if event.action == "destroy":
+                        try:
+                            self.db.mark_gone(event.owner, event.session_id)
+                        except McError as exc:
+                            log.warning(json.dumps({"event": "recording a removal failed", "error": str(exc)}))
+            except McError as exc:
+                log.warning(json.dumps({"event": "no docker events", "error": str(exc)}))
+            if self._stopping.wait(1):  # the engine went away: try again, and catch up
+                return
+            self.reconcile()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._events is not None:
+            self._events.close()
