@@ -274,15 +274,22 @@ class Authenticator:
         data = {"scope": " ".join(self.cfg.scopes)}
         if not self.cfg.client_secret:
             data["client_id"] = self.cfg.client_id
+        import requests
+
+        endpoint = self._endpoint("device_authorization_endpoint")
         try:
-            resp = self.http.post(self._endpoint("device_authorization_endpoint"), data=data, timeout=15,
+            resp = self.http.post(endpoint, data=data, timeout=15,
                                   auth=(self.cfg.client_id, self.cfg.client_secret) if self.cfg.client_secret else None)
+        except requests.RequestException as exc:
+            raise Unavailable(f"the identity provider is unreachable ({type(exc).__name__})") from None
+        try:
             resp.raise_for_status()
-            return resp.json()
-        except Conflict:
-            raise
+            found = resp.json()
         except Exception as exc:
             raise Unavailable(f"device authorization failed ({type(exc).__name__})") from None
+        if not isinstance(found, dict) or not found.get("device_code") or not found.get("user_code"):
+            raise Unavailable("device authorization failed (the provider sent no codes)")
+        return found
 
     def poll_device(self, device_code: str) -> dict[str, Any]:
         """The tokens; Conflict("authorization_pending" or "slow_down") until the user approved."""

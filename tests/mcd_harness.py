@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def write_config(directory: Path, **sections: Any) -> Path:
@@ -32,6 +33,16 @@ def write_config(directory: Path, **sections: Any) -> Path:
     path = directory / "mc-service.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def wait_for_socket(sock: Path, timeout: float, alive: Callable[[], bool], why: Callable[[], str]) -> None:
+    """Until the socket exists and mcd behind it serves (or the process died, or time is up)."""
+    deadline = time.monotonic() + timeout
+    while not sock.exists():
+        if not alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"mcd did not start:\n{why()}")
+        time.sleep(0.05)
+    wait_serving(f"unix:{sock}")
 
 
 def wait_serving(target: str, credentials: grpc.ChannelCredentials | None = None, timeout: float = 30,
@@ -60,18 +71,15 @@ class McdProcess:
     socket: Path
     log: Path
     proc: subprocess.Popen | None = None
+    command: tuple[str, ...] = (sys.executable, "-m", "mcd")  # or a built binary
 
     def start(self) -> McdProcess:
         handle = open(self.log, "ab")  # noqa: SIM115 - the daemon writes to it while it runs
-        self.proc = subprocess.Popen([sys.executable, "-m", "mcd", "serve", "--config", str(self.config)],
+        self.proc = subprocess.Popen([*self.command, "serve", "--config", str(self.config)],
                                      env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
         handle.close()
-        deadline = time.monotonic() + 30
-        while not self.socket.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mcd did not start:\n{self.log.read_text()}")
-            time.sleep(0.05)
-        wait_serving(f"unix:{self.socket}")
+        proc = self.proc
+        wait_for_socket(self.socket, 60, lambda: proc.poll() is None, lambda: self.log.read_text())
         return self
 
     def stop(self) -> int:
@@ -104,3 +112,27 @@ def remove_containers(owner: str) -> None:
     from tests.conftest import remove_owned
 
     remove_owned(owner)
+
+
+def start_mcd(tmp: Path, env: dict[str, str], **sections: Any) -> McdProcess:
+    """An ``mcd serve`` process on a socket under ``tmp``, with these config sections."""
+    config = write_config(tmp / "mcd", **sections)
+    return McdProcess(config, mcd_env({**env, "HOME": str(tmp)}), tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
+
+
+def ticker_driver(tmp: Path) -> Path:
+    """A driver whose sessions write ``tick N`` every 0.2 s for two minutes (for followed logs)."""
+    ticker = tmp / "ticker"
+    ticker.mkdir(exist_ok=True)
+    (ticker / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (ticker / "mc-driver.yaml").write_text(
+        "name: ticker\ninit:\n  command: bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'\n")
+    return ticker
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -28,7 +28,8 @@ class Provider:
         self.issuer = json.loads(line)["issuer"]
 
     def stop(self) -> None:
-        self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait()
 
     def token_for_other_audience(self) -> str:

@@ -16,7 +16,7 @@ from mc.engine.models import SessionSpec
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings
 from mc.errors import InvalidArgument, NotFound
-from tests.mcd_harness import McdProcess, mcd_env, remove_containers, write_config
+from tests.mcd_harness import McdProcess, free_port, mcd_env, remove_containers, write_config
 
 pytestmark = pytest.mark.engine
 TOKEN = "ghp_CONTRACTSENTINEL42"
@@ -28,8 +28,6 @@ CONTRACT_SESSIONS = {"networks": ["mc-contract-missing"]}
 @pytest.fixture(scope="module")
 def tls_mcd(engine, tmp_path_factory):
     """mcd as a process on TLS with OIDC auth, and a way to log in a throw-away user."""
-    import socket
-
     import grpc
 
     from mc.api.v1 import auth_pb2, auth_pb2_grpc
@@ -39,9 +37,7 @@ def tls_mcd(engine, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tls")
     provider = Provider(access_ttl=3600)
     cert, key = self_signed(tmp)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = write_config(tmp / "mcd", sessions=CONTRACT_SESSIONS, server={"host": "127.0.0.1", "port": port,
                                                "tls": {"cert": str(cert), "key": str(key)}},
                           auth={"issuer": provider.issuer, "client_id": "mc-service",
@@ -104,7 +100,6 @@ def backend(request, engine, tmp_path, monkeypatch):
                           tmp_path / "mcd.log").start()
         be = RemoteBackend("process", proc.url)
         stop = proc.stop
-    be.kind = kind
     yield be
     remove_containers(owner)
     if stop:
@@ -112,10 +107,10 @@ def backend(request, engine, tmp_path, monkeypatch):
 
 
 def test_session_lifecycle(backend, capfd):
-    s = backend.create(SessionSpec(driver="base", name=f"c-{backend.kind}"))
+    s = backend.create(SessionSpec(driver="base", name="c-life"))
     assert s.status == "running" and s.driver == "base" and len(s.id) == 8
     assert backend.get(s.id[:6]).id == s.id
-    assert backend.get(f"c-{backend.kind}").id == s.id
+    assert backend.get("c-life").id == s.id
     assert [x.id for x in backend.sessions()] == [s.id]
     backend.wait_ready(s.id)
     capfd.readouterr()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, containers_of
-from tests.mcd_harness import mcd_env, wait_serving, write_config
+from tests.mcd_harness import McdProcess, mcd_env, wait_for_socket, write_config
 from tests.terminal import spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
@@ -61,26 +60,17 @@ def test_binary_connect(binaries, docker_mc):
 
 def test_binary_mcd_with_binary_mc(binaries, docker_mc, tmp_path):
     mc = docker_mc
-    config = write_config(tmp_path / "mcd")
     sock = tmp_path / "mcd" / "mcd.sock"
-    log = open(tmp_path / "mcd.log", "wb")  # noqa: SIM115
-    daemon = subprocess.Popen([str(binaries / "mcd"), "serve", "--config", str(config)],
-                              env=mcd_env(mc.env), stdout=log, stderr=subprocess.STDOUT)
+    daemon = McdProcess(write_config(tmp_path / "mcd"), mcd_env(mc.env), sock, tmp_path / "mcd.log",
+                        command=(str(binaries / "mcd"),)).start()
     try:
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert daemon.poll() is None and time.monotonic() < deadline, (tmp_path / "mcd.log").read_text()
-            time.sleep(0.1)
-        wait_serving(f"unix:{sock}")
         assert run(mc, binaries / "mc", "remote", "add", "bin", f"unix://{sock}").returncode == 0
         proc = run(mc, binaries / "mc", "-r", "bin", "session", "create", "--driver", "base", "--no-connect",
                    "--rm", "--run", "echo via-binary-mcd; exit 2")
         assert proc.returncode == 2 and "via-binary-mcd" in proc.stdout, proc.stderr
         assert json.loads(run(mc, binaries / "mc", "-r", "bin", "session", "list", "-o", "json").stdout) == []
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-        log.close()
+        daemon.stop()
 
 
 def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_path):
@@ -101,12 +91,8 @@ def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_pat
                     "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
     try:
         sock = run_dir / "mcd.sock"
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert time.monotonic() < deadline, subprocess.run(["docker", "logs", name], capture_output=True,
-                                                               text=True).stderr
-            time.sleep(0.2)
-        wait_serving(f"unix:{sock}")
+        wait_for_socket(sock, 60, lambda: True,
+                        lambda: subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr)
         assert run(mc, binaries / "mc", "remote", "add", "sib", f"unix://{sock}").returncode == 0
         proc = run(mc, binaries / "mc", "-r", "sib", "session", "create", "--driver", "base", "--no-connect",
                    "--run", "echo sibling-session; hostname")

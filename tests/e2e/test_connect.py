@@ -8,7 +8,6 @@ import time
 import pexpect
 import pytest
 
-from tests.conftest import mc_command
 from tests.terminal import PROMPT, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
@@ -57,8 +56,10 @@ def test_ctrl_c_reaches_the_session_not_mc(docker_mc):
     child.expect(PROMPT)
     child.sendline("echo alive")
     child.expect("alive")
-    child.sendline("exit")
+    child.sendline("exit 6")
     child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 6  # mc itself was never interrupted: the shell's code is mc's
 
 
 def test_bare_mc_creates_and_connects_with_cwd_mounted(docker_mc, tmp_path):
@@ -67,9 +68,7 @@ def test_bare_mc_creates_and_connects_with_cwd_mounted(docker_mc, tmp_path):
     work = tmp_path / "bare"
     work.mkdir()
     (work / "marker.txt").write_text("bare-mc\n")
-    cmd = mc_command()
-    child = pexpect.spawn(cmd[0], cmd[1:], env=mc.env, cwd=str(work), encoding="utf-8", timeout=120)
-    child.delaybeforesend = None
+    child = spawn(mc, cwd=work)
     child.expect(PROMPT)
     child.sendline("cat /app/marker.txt; pwd")
     child.expect("bare-mc")

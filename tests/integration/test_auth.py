@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
 
 from tests.conftest import ROOT, make_env, mc_command
-from tests.mcd_harness import McdProcess, mcd_env, wait_serving, write_config
+from tests.mcd_harness import McdProcess, free_port, mcd_env, ticker_driver, wait_serving, write_config
 from tests.oidc_harness import Browser, Provider, self_signed
 
 pytestmark = pytest.mark.engine
@@ -27,23 +28,30 @@ def provider():
     p.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass
+class Secured:
+    daemon: McdProcess
+    url_tls: str
+    issuer: str
+    cert: Path
+
+    @property
+    def log(self) -> Path:
+        return self.daemon.log
 
 
 @pytest.fixture(scope="module")
 def secured(engine, provider, tmp_path_factory):
     """mcd on TLS + a unix socket, with auth against the provider."""
-    tmp = tmp_path_factory.mktemp("secured")
+    s = start_secured(provider, tmp_path_factory.mktemp("secured"))
+    yield s
+    s.daemon.stop()
+
+
+def start_secured(provider: Provider, tmp: Path) -> Secured:
     cert, key = self_signed(tmp)
-    port = _free_port()
-    ticker = tmp / "ticker"  # a driver whose session writes a line every 0.2 s for two minutes
-    ticker.mkdir()
-    (ticker / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (ticker / "mc-driver.yaml").write_text(
-        "name: ticker\ninit:\n  command: bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'\n")
+    port = free_port()
+    ticker = ticker_driver(tmp)
     config = write_config(
         tmp / "mcd",
         server={"host": "127.0.0.1", "port": port, "tls": {"cert": str(cert), "key": str(key)}},
@@ -54,11 +62,7 @@ def secured(engine, provider, tmp_path_factory):
     env = mcd_env({**make_env(tmp).env, "MCD_CLIENT_SECRET": "mc-service-secret"})
     daemon = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
     wait_serving(f"127.0.0.1:{port}", grpc.ssl_channel_credentials(cert.read_bytes()))
-    daemon.url_tls = f"grpcs://127.0.0.1:{port}"
-    daemon.env_issuer = provider.issuer
-    daemon.cert = cert
-    yield daemon
-    daemon.stop()
+    return Secured(daemon, f"grpcs://127.0.0.1:{port}", provider.issuer, cert)
 
 
 def user_env(tmp_path, secured, name: str):
@@ -154,7 +158,7 @@ def test_logout_revokes(secured, tmp_path):
     assert alice.run("-r", "sec", "session", "list").returncode == 6
     import requests
 
-    resp = requests.post(f"{secured.env_issuer}/token", data={"grant_type": "refresh_token", "refresh_token": refresh},
+    resp = requests.post(f"{secured.issuer}/token", data={"grant_type": "refresh_token", "refresh_token": refresh},
                          auth=("mc-service", "mc-service-secret"), timeout=10)
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
 
@@ -185,8 +189,6 @@ def _every_method():
 @pytest.mark.parametrize("kind", ["missing", "expired", "tampered", "wrong-audience"])
 def test_bad_tokens_are_rejected_on_every_rpc(secured, tokens, kind):
     from google.protobuf import message_factory
-
-    from tests.mcd_harness import wait_serving  # noqa: F401 - the server is up (fixture)
 
     token = tokens[kind]
     channel = grpc.secure_channel(secured.url_tls[8:], grpc.ssl_channel_credentials(secured.cert.read_bytes()))
@@ -254,12 +256,6 @@ def test_remote_sessions_refuse_host_access(secured, tmp_path):
         proc = alice.run("-r", "sec", "session", "create", "--driver", "base", "--network", net, "--no-connect")
         assert proc.returncode == 2 and "network" in proc.stderr, proc.stderr
 
-
-def test_tcp_listener_requires_auth_and_tls(tmp_path):
-    cfg = write_config(tmp_path / "x", server={"port": 3999, "tls": {"cert": "a", "key": "b"}})
-    proc = subprocess.run([sys.executable, "-m", "mcd", "serve", "--config", str(cfg)], capture_output=True,
-                          text=True, env=mcd_env({"PATH": "/usr/bin:/bin"}))
-    assert proc.returncode == 2 and "requires an auth section" in proc.stderr
 
 
 def _reach(env, session_id: str, ip: str) -> str:
@@ -384,3 +380,23 @@ def test_logout_ends_open_streams(secured, tmp_path):
         logs.kill()
         login(alice, "alice")
         alice.run("-r", "sec", "session", "close", s["id"], "--kill")
+
+
+def test_an_identity_provider_outage_degrades_as_documented(engine, tmp_path):
+    """While the provider is down, tokens issued before keep working (mcd checks them with the keys
+    it has); logins and refreshes fail with one clear line."""
+    provider = Provider(access_ttl=300)
+    secured = start_secured(provider, tmp_path)
+    try:
+        alice = user_env(tmp_path, secured, "alice")
+        login(alice, "alice")
+        provider.stop()
+        assert json.loads(alice.ok("-r", "sec", "session", "list", "-o", "json")) == []
+        assert json.loads(alice.ok("-r", "sec", "auth", "status", "-o", "json"))["user"] == "alice"
+        bob = user_env(tmp_path, secured, "bob")
+        proc = bob.run("-r", "sec", "auth", "--device", timeout=60)
+        assert proc.returncode == 5 and "unreachable" in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    finally:
+        provider.stop()
+        secured.daemon.stop()

@@ -7,34 +7,33 @@ import os
 import stat
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pexpect
 import pytest
 
-from tests.conftest import containers_of, docker, mc_command
-from tests.mcd_harness import McdProcess, mcd_env, write_config
+from tests.conftest import McEnv, containers_of, docker, mc_command
+from tests.mcd_harness import McdProcess, start_mcd, ticker_driver, write_config
 from tests.terminal import PROMPT, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
+
+
+@dataclass
+class Remote:
+    mc: McEnv  # the test's mc, with the daemon configured as remote 't'
+    daemon: McdProcess
 
 
 @pytest.fixture
 def remote(docker_mc, tmp_path):
     """An mcd serving the test's owner, and the test's mc configured with it as remote 't'."""
     mc = docker_mc
-    ticker = tmp_path / "ticker"
-    ticker.mkdir()
-    (ticker / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (ticker / "mc-driver.yaml").write_text(
-        "name: ticker\ninit:\n  command: bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'\n")
-    config = write_config(tmp_path / "mcd", drivers=[{"name": "ticker", "path": str(ticker)}])
-    env = mcd_env({**mc.env, "HOME": str(tmp_path)})
-    daemon = McdProcess(config, env, tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log").start()
+    daemon = start_mcd(tmp_path, mc.env, drivers=[{"name": "ticker", "path": str(ticker_driver(tmp_path))}])
     mc.ok("remote", "add", "t", daemon.url)
-    mc.daemon = daemon
-    yield mc
+    yield Remote(mc, daemon)
     if daemon.proc and daemon.proc.poll() is None:
         daemon.stop()
 
@@ -56,7 +55,7 @@ def test_socket_is_private_and_health_and_reflection_work(remote):
 
 
 def test_cli_against_remote(remote, tmp_path):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     assert s["owner"] == mc.owner
     listed = json.loads(mc.ok("-r", "t", "session", "list", "-o", "json"))
@@ -72,14 +71,14 @@ def test_cli_against_remote(remote, tmp_path):
 
 
 def test_run_with_rm_through_remote(remote):
-    proc = remote.run("-r", "t", "session", "create", "--driver", "base", "--no-connect", "--rm",
+    proc = remote.mc.run("-r", "t", "session", "create", "--driver", "base", "--no-connect", "--rm",
                       "--run", "echo via-mcd; exit 6")
     assert proc.returncode == 6 and "via-mcd" in proc.stdout
-    assert containers_of(remote.owner) == []
+    assert containers_of(remote.mc.owner) == []
 
 
 def test_local_paths_are_refused_for_remotes(remote, tmp_path):
-    mc = remote
+    mc = remote.mc
     proc = mc.run("-r", "t", str(tmp_path))
     assert proc.returncode == 2 and "cannot be mounted into a remote session" in proc.stderr
     assert "project URL" in proc.stderr
@@ -90,20 +89,9 @@ def test_local_paths_are_refused_for_remotes(remote, tmp_path):
     assert containers_of(mc.owner) == []
 
 
-def test_unknown_remote_and_dead_socket(mc, tmp_path):
-    proc = mc.run("-r", "nope", "session", "list")
-    assert proc.returncode == 3 and "no remote 'nope'" in proc.stderr
-    mc.ok("remote", "add", "dead", f"unix://{tmp_path}/none.sock")
-    proc = mc.run("-r", "dead", "session", "list")
-    assert proc.returncode == 3 and "no mcd socket" in proc.stderr
-    assert mc.run("remote", "add", "bad", "http://x").returncode == 2
-    assert json.loads(mc.ok("remote", "list", "-o", "json"))[0]["name"] == "dead"
-    mc.ok("remote", "remove", "dead")
-    assert mc.run("remote", "remove", "dead").returncode == 3
-
 
 def test_logs_follow_through_mcd(remote):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "ticker", "--no-connect", "-o", "json"))
     proc = subprocess.Popen([*mc_command(), "-r", "t", "session", "logs", "-f", s["id"]], env=mc.env,
                             stdout=subprocess.PIPE, text=True)
@@ -125,7 +113,7 @@ def test_logs_follow_through_mcd(remote):
 
 
 def test_sigkill_restart_keeps_sessions_usable(remote):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     remote.daemon.kill()
     assert mc.run("-r", "t", "session", "list").returncode != 0
@@ -137,7 +125,7 @@ def test_sigkill_restart_keeps_sessions_usable(remote):
 
 
 def test_removed_container_is_reported_gone(remote):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     docker("rm", "-f", s["container"])
     deadline = time.monotonic() + 10
@@ -159,14 +147,14 @@ def test_sigterm_drains_and_removes_the_socket(remote):
 
 
 def test_remote_connect_echo_resize_exit_code(remote):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     child = spawn(mc, "-r", "t", "session", "connect", s["id"], rows=33, cols=111)
     typing_resize_exit(child, (33, 111), (45, 140), 12)
 
 
 def test_remote_detach_and_client_kill(remote):
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     child = spawn(mc, "-r", "t", "session", "connect", s["id"])
     child.expect(PROMPT)
@@ -197,7 +185,7 @@ def test_remote_detach_and_client_kill(remote):
 
 
 def test_bare_mc_r_creates_and_connects(remote):
-    mc = remote
+    mc = remote.mc
     mc.ok("config", "set", "defaults.driver", "base")
     child = spawn(mc, "-r", "t")
     child.expect(PROMPT)
@@ -212,7 +200,7 @@ def test_bare_mc_r_creates_and_connects(remote):
 def test_parallel_creates_through_mcd(remote):
     from concurrent.futures import ThreadPoolExecutor
 
-    mc = remote
+    mc = remote.mc
 
     def one(i: int) -> int:
         return mc.run("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json").returncode
@@ -224,18 +212,6 @@ def test_parallel_creates_through_mcd(remote):
     mc.ok("-r", "t", "session", "close", "--all", "--kill")
 
 
-def test_config_errors_are_one_line(tmp_path):
-    cfg = tmp_path / "bad.yaml"
-    cfg.write_text("server:\n  port: 3000\n")
-    proc = subprocess.run([*mcd_cmd(), "serve", "--config", str(cfg)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert proc.returncode == 2 and proc.stderr.startswith("mcd: error: ") and "tls" in proc.stderr
-
-
-def mcd_cmd() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "mcd"]
 
 
 def _daemon_resources(pid: int) -> tuple[int, list[str], int]:
@@ -278,7 +254,7 @@ def test_500_broken_attaches_leave_nothing_behind(remote):
 
     from mc.api.v1 import common_pb2, session_pb2, session_pb2_grpc
 
-    mc = remote
+    mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
     mc.ok("-r", "t", "session", "exec", s["id"], "--", "true")
     channel = grpc.insecure_channel(f"unix:{remote.daemon.socket}")
@@ -331,3 +307,114 @@ def test_500_broken_attaches_leave_nothing_behind(remote):
     ps = mc.ok("-r", "t", "session", "exec", s["id"], "--", "ps", "-eo", "args")
     assert "yes" not in ps.split("\n") and "sleep 30" not in ps
     channel.close()
+
+
+def test_limits_are_maxima_and_each_user_has_a_cap(docker_mc, tmp_path):
+    mc = docker_mc
+    daemon = start_mcd(tmp_path, mc.env, sessions={"pids_limit": 256, "memory": "512m", "cpus": "1",
+                                                   "max_per_user": 2})
+    try:
+        mc.ok("remote", "add", "lim", daemon.url)
+        create = ["-r", "lim", "session", "create", "--driver", "base", "--no-connect", "-o", "json"]
+        for ask in (["--pids-limit", "257"], ["--memory", "512g"], ["--cpus", "64"]):
+            proc = mc.run(*create, *ask)
+            assert proc.returncode == 6 and "this server allows at most" in proc.stderr, (ask, proc.stderr)
+        proc = mc.run(*create, "--pids-limit", "4294967295")  # what the proto's uint32 allows: no limit at all
+        assert proc.returncode == 2 and "--pids-limit" in proc.stderr
+        assert containers_of(mc.owner) == []
+        first = json.loads(mc.ok(*create))
+        host = json.loads(docker("inspect", "-f", "{{json .HostConfig}}", first["container"]))
+        assert (host["PidsLimit"], host["Memory"], host["NanoCpus"]) == (256, 512 * 1024**2, 10**9)
+        second = json.loads(mc.ok(*create, "--pids-limit", "100", "--memory", "256m"))
+        host = json.loads(docker("inspect", "-f", "{{json .HostConfig}}", second["container"]))
+        assert (host["PidsLimit"], host["Memory"]) == (100, 256 * 1024**2)
+        proc = mc.run(*create)
+        assert proc.returncode == 6 and "close one first" in proc.stderr
+        mc.ok("-r", "lim", "session", "close", first["id"])
+        mc.ok(*create)  # room again
+    finally:
+        daemon.stop()
+
+
+def test_a_cancelled_create_leaves_no_session(docker_mc, tmp_path):
+    """The client gives up while its driver is still building: it never learns the id, so mcd
+    removes the session it finishes making."""
+    from mc.api.v1 import session_pb2, session_pb2_grpc
+
+    mc = docker_mc
+    slow = tmp_path / "slowbuild"
+    slow.mkdir()
+    (slow / "Dockerfile").write_text(f"FROM debian:bookworm-slim\nRUN sleep 4 && echo {mc.owner}\n")
+    daemon = start_mcd(tmp_path, mc.env, drivers=[{"name": "slowbuild", "path": str(slow)}])
+    try:
+        channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+        stub = session_pb2_grpc.SessionServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Create(session_pb2.CreateRequest(spec=session_pb2.SessionSpec(driver="slowbuild")), timeout=1)
+        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "Create" not in daemon.log.read_text().split("session ready")[-1]:
+            time.sleep(0.5)
+        time.sleep(1)
+        assert containers_of(mc.owner) == []
+        assert stub.List(session_pb2.ListRequest(), timeout=10).sessions == []
+        channel.close()
+    finally:
+        daemon.stop()
+
+
+def test_one_mcd_per_socket_in_a_directory_of_its_own(remote, tmp_path):
+    def serve(config: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*mcd_cmd(), "serve", "--config", str(config)], env=remote.daemon.env,
+                              capture_output=True, text=True, timeout=60)
+
+    second = serve(remote.daemon.config)
+    assert second.returncode == 5 and "another mcd is serving" in second.stderr
+    assert remote.mc.ok("-r", "t", "session", "list", "-o", "json").strip() == "[]"  # the first one still serves
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # a place others may write: they could swap the socket for their own
+    third = serve(write_config(tmp_path / "third", server={"socket": str(shared / "mcd.sock")}))
+    assert third.returncode == 5 and "writable by others" in third.stderr and not (shared / "mcd.sock").exists()
+
+
+def test_idle_health_watches_take_no_room(docker_mc, tmp_path):
+    """Anyone may watch the health of mcd; those streams must not crowd out real calls."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    mc = docker_mc
+    daemon = start_mcd(tmp_path, mc.env, server={"max_concurrent_rpcs": 2, "max_open_calls": 1})
+    try:
+        channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+        watches = [health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest()) for _ in range(40)]
+        for w in watches:
+            assert next(w).status == health_pb2.HealthCheckResponse.SERVING
+        mc.ok("remote", "add", "h", daemon.url)
+        for _ in range(3):
+            assert mc.ok("-r", "h", "session", "list", "-o", "json").strip() == "[]"
+        for w in watches:
+            w.cancel()
+        channel.close()
+    finally:
+        daemon.stop()
+
+
+def test_interactive_access_is_audited(remote):
+    import sqlite3
+
+    mc = remote.mc
+    s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+    assert mc.run("-r", "t", "session", "exec", s["id"], "--", "sh", "-c", "exit 3").returncode == 3
+    mc.ok("-r", "t", "session", "logs", s["id"])
+    db = Path(remote.daemon.config).parent / "mcd.db"
+    rows = sqlite3.connect(db).execute("SELECT owner, method, target, code, detail FROM audit").fetchall()
+    by_method = {r[1].rsplit("/", 1)[-1]: r for r in rows}
+    assert by_method["Create"][2] == s["id"] and by_method["Create"][0] == mc.owner
+    assert by_method["Attach"][2] == s["id"] and by_method["Attach"][4] == "exit 3"
+    assert by_method["Logs"][2] == s["id"]
+
+
+def mcd_cmd() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "mcd"]

@@ -6,23 +6,17 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.mcd_harness import McdProcess, mcd_env, write_config
+from tests.mcd_harness import McdProcess, free_port, mcd_env, write_config
 
 pytestmark = pytest.mark.engine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -36,7 +30,7 @@ def postgres():
     data = base / "data"
     if os.getuid() == 0:
         shutil.chown(base, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "mcd", "--auth=trust", "-E", "UTF8"]),
                    check=True, capture_output=True)
     subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data.parent / "log"),
@@ -44,15 +38,29 @@ def postgres():
                    check=True, capture_output=True)
     subprocess.run(_as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mcd", "mcd"]),
                    check=True, capture_output=True)
-    yield f"postgresql://mcd@127.0.0.1:{port}/mcd"
+    ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data.parent / "log"),
+           "-o", f"-h 127.0.0.1 -p {port} -k {data.parent}"]
+    yield Postgres(f"postgresql://mcd@127.0.0.1:{port}/mcd", _as_postgres(ctl))
     subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                    capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
 
 
+@dataclass
+class Postgres:
+    url: str
+    ctl: list[str]  # pg_ctl with this cluster's options
+
+    def stop(self) -> None:
+        subprocess.run([*self.ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
+
+    def start(self) -> None:
+        subprocess.run([*self.ctl, "start"], check=True, capture_output=True)
+
+
 def test_mcd_state_in_postgres_survives_restart(docker_mc, postgres, tmp_path):
     mc = docker_mc
-    config = write_config(tmp_path / "mcd", database={"url": postgres})
+    config = write_config(tmp_path / "mcd", database={"url": postgres.url})
     env = mcd_env({**mc.env, "HOME": str(tmp_path)})
     daemon = McdProcess(config, env, tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log").start()
     try:
@@ -65,7 +73,7 @@ def test_mcd_state_in_postgres_survives_restart(docker_mc, postgres, tmp_path):
         assert "github.com/hello/pg" in mc.ok("-r", "pg", "project", "list")
         import psycopg
 
-        with psycopg.connect(postgres) as conn:
+        with psycopg.connect(postgres.url) as conn:
             rows = conn.execute("SELECT id, owner FROM sessions").fetchall()
             assert (s["id"], mc.owner) in rows
             records = conn.execute("SELECT record FROM projects").fetchall()
@@ -81,5 +89,30 @@ def test_mcd_state_in_postgres_survives_restart(docker_mc, postgres, tmp_path):
                 break
             time.sleep(0.2)
         assert listed[0]["status"] == "gone"
+    finally:
+        daemon.stop()
+
+
+def test_mcd_rides_out_a_postgresql_restart(docker_mc, postgres, tmp_path):
+    """A database outage is "unavailable" while it lasts, never an internal error, and mcd works
+    again once the database is back, without a restart of its own."""
+    mc = docker_mc
+    config = write_config(tmp_path / "mcd", database={"url": postgres.url})
+    daemon = McdProcess(config, mcd_env({**mc.env, "HOME": str(tmp_path)}), tmp_path / "mcd" / "mcd.sock",
+                        tmp_path / "mcd.log").start()
+    try:
+        mc.ok("remote", "add", "pg", daemon.url)
+        mc.ok("-r", "pg", "project", "add", "github.com/hello/before", "--token", "-", input="t1\n")
+        postgres.stop()
+        started = time.monotonic()
+        proc = mc.run("-r", "pg", "project", "list")
+        assert proc.returncode == 5 and "database is unreachable" in proc.stderr, proc.stderr
+        assert time.monotonic() - started < 30
+        postgres.start()
+        deadline = time.monotonic() + 30
+        while (proc := mc.run("-r", "pg", "project", "list")).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "github.com/hello/before" in proc.stdout, proc.stderr
+        mc.ok("-r", "pg", "project", "add", "github.com/hello/after", "--token", "-", input="t2\n")
     finally:
         daemon.stop()

@@ -19,7 +19,7 @@ def test_help_lists_every_sub_app(mc):
 def test_fast_help_matches_the_registered_commands():
     from mc.cli.main import app
 
-    registered = {name for name in app._commands if not name.startswith("-")}
+    registered = {name for name in app if not name.startswith("-")}
     assert registered == set(SUBAPPS)
     assert all(name in render() for name in registered)
 

@@ -1,0 +1,117 @@
+"""LocalBackend against a docker that answers from recordings: which commands a request becomes,
+and that a failure leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+
+import pytest
+
+from mc import contract
+from mc.docker import DockerError
+from mc.engine.local import LocalBackend
+from mc.engine.models import SessionSpec
+from mc.engine.scope import Scope
+from mc.engine.settings import EngineSettings
+from mc.errors import NotFound, PermissionDenied
+from tests.fakes import FakeDocker, recorded
+
+SENTINEL = "sk-LOCAL-SENTINEL-5d1"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("MC_EXTRA_CA_CERTS", raising=False)
+    return tmp_path
+
+
+def backend(docker: FakeDocker, scope: Scope | None = None, **settings) -> LocalBackend:
+    return LocalBackend(docker, EngineSettings(uid=1000, gid=1000, **settings), scope or Scope.local("me"))
+
+
+def test_a_simple_session_is_one_docker_run(home):
+    docker = FakeDocker()
+    s = backend(docker).create(SessionSpec(driver="base"))
+    assert docker.verbs() == ["run"]
+    argv = docker.commands()[0]
+    assert argv[:2] == ["run", "-d"] and s.status == "running" and s.owner == "me" and s.container == f"mc-{s.id}"
+
+
+def test_secrets_go_through_a_tar_on_stdin(home):
+    docker = FakeDocker()
+    backend(docker).create(SessionSpec(driver="base", env={"MY_KEY": SENTINEL}))
+    assert docker.verbs() == ["create", "cp", "start"]
+    for argv in docker.commands():
+        assert SENTINEL not in " ".join(argv)
+    with tarfile.open(fileobj=io.BytesIO(docker.calls[1][1] or b"")) as tar:
+        member = tar.getmember(f"{contract.INCOMING_DIR.lstrip('/')}/{contract.ENV_FILE}")
+        assert member.mode == 0o640 and member.gid == 1000
+        assert tar.extractfile(member).read() == f"MY_KEY={SENTINEL}\0".encode()
+
+
+def test_a_failed_start_removes_the_container_and_the_config_dir(home, tmp_path):
+    docker = FakeDocker().on("start", rc=1, stderr="Error response from daemon: something broke\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(DockerError, match="something broke"):
+        backend(docker).create(SessionSpec(driver="base", mount=str(work), env={"A": "b"}))
+    assert docker.verbs()[-1] == "rm" and docker.commands()[-1][:2] == ["rm", "-f"]
+    assert not (home / "xdg_data_home" / "mc" / "projects").exists()
+
+
+def test_a_missing_network_is_made_and_the_start_tried_again(home):
+    stderr = recorded("stderr_start_network_missing.txt")
+    network = re.search(r"network (\S+) not found", stderr).group(1)
+    docker = FakeDocker().on("start", rc=1, stderr=stderr, times=1)
+    backend(docker, network=network).create(SessionSpec(driver="base", env={"A": "b"}))
+    verbs = docker.verbs()
+    assert verbs == ["create", "cp", "start", "rm", "network", "create", "cp", "start"]
+    assert docker.commands()[4][:2] == ["network", "create"]
+
+
+def test_a_missing_image_is_built(home, monkeypatch):
+    built = []
+    docker = FakeDocker().on("run", rc=125, stderr=recorded("stderr_image_missing.txt"), times=1)
+    b = backend(docker)
+    monkeypatch.setattr(b.catalog, "build", lambda driver, **kw: built.append(driver.name) or "tag")
+    b.create(SessionSpec(driver="base"))
+    assert built == ["base"] and docker.verbs() == ["run", "rm", "run"]
+
+
+def test_a_missing_extra_network_is_one_clear_error_before_anything(home):
+    docker = FakeDocker().on("network", "inspect", rc=1, stderr=recorded("stderr_network_missing.txt"))
+    with pytest.raises(NotFound, match="network 'mc-no-such-net' does not exist"):
+        backend(docker).create(SessionSpec(driver="base", networks=["mc-no-such-net"]))
+    assert "create" not in docker.verbs() and "run" not in docker.verbs()
+
+
+def test_the_per_owner_cap_holds(home):
+    rows = "\n".join(line.replace('"recorded"', '"alice"') for line in recorded("ps.jsonl").splitlines())
+    docker = FakeDocker().on("ps", stdout=rows)
+    b = backend(docker, Scope.user("alice"), host_access=False, max_sessions_per_owner=2)
+    with pytest.raises(PermissionDenied, match="close one first"):
+        b.create(SessionSpec(driver="base"))
+    assert "run" not in docker.verbs()
+
+
+def test_listing_asks_docker_for_the_callers_sessions_only(home):
+    docker = FakeDocker().on("ps", stdout=recorded("ps.jsonl"))
+    sessions = backend(docker, Scope.user("recorded"), instance="i-9").sessions()
+    argv = docker.commands()[0]
+    assert "label=mc.owner=recorded" in argv and "label=mc.instance=i-9" in argv
+    assert len(sessions) == 5
+    backend(docker, Scope.user("carol", admin=True)).sessions()
+    assert not any(a.startswith("label=mc.owner") for a in docker.commands()[-1])
+
+
+def test_close_stops_then_removes(home):
+    docker = FakeDocker().on("ps", stdout=recorded("ps.jsonl"))
+    b = backend(docker, Scope.user("recorded"))
+    running = next(s for s in b.sessions() if s.name == "web")
+    closed = b.close(["web"])
+    assert [s.id for s in closed] == [running.id]
+    assert docker.commands()[-2][:3] == ["stop", "-t", "5"] and docker.commands()[-1][:2] == ["rm", "-f"]

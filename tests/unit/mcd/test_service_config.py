@@ -1,0 +1,69 @@
+"""mcd's configuration as an operator sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcd.main import check_config
+
+
+def test_check_config_masks_every_secret(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PG_PASSWORD", "S3cretPw")
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text(
+        "database: {url: 'postgresql://mcd:${PG_PASSWORD}@db.internal/mcd'}\n"
+        "projects: {storage: {type: encrypted, key: 'k' }}\n"
+        "auth: {issuer: 'https://idp.example/', client_id: mc, client_secret: 'hush-hush'}\n"
+    )
+    assert check_config(str(cfg)) == 0
+    out = capsys.readouterr().out
+    assert "S3cretPw" not in out and "hush-hush" not in out
+    assert "postgresql://mcd:********@db.internal/mcd" in out
+
+
+@pytest.mark.parametrize("value", ["https://u:p@host/x", "postgresql://a:b@c/d"])
+def test_url_passwords_are_masked_anywhere(value):
+    from mcd.main import masked
+
+    assert ":********@" in masked({"anything": value})["anything"]
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("sesions: {uid: 1}\n", "sesions: expected one of"),
+    ("sessions: {pid_limit: 5}\n", "sessions.pid_limit: expected one of"),
+    ("sessions: {memory: lots}\n", "sessions.memory"),
+    ("sessions: {max_per_user: -1}\n", "sessions.max_per_user"),
+    ("drivers: [{name: goose, image: monadical/mc-goose:latest}]\n", "drivers[0].image"),
+    ("server: {port: 3000, tls: {cert: a, key: b}}\n", "requires an auth section"),
+])
+def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, needle):
+    from mc.errors import InvalidArgument
+    from mcd.config import load
+
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text(text)
+    with pytest.raises(InvalidArgument) as err:
+        load(str(cfg))
+    assert str(err.value).startswith(str(cfg)) and needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_spec_example_loads(tmp_path, monkeypatch):
+    from mcd.config import load
+
+    monkeypatch.setenv("LANGFUSE_INIT_PROJECT_PUBLIC_KEY", "pk")
+    monkeypatch.setenv("LANGFUSE_INIT_PROJECT_SECRET_KEY", "sk")
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text("""
+server: {port: 3000, host: 0.0.0.0, tls: {cert: c.pem, key: k.pem}}
+docker: {socket: /var/run/docker.sock, network: mc-network}
+auth: {provider: authentik, url: https://authentik.example/application/o/mc/, clientId: mc-service}
+logging:
+  providers:
+    - {type: fluentd, url: http://fluentd.example.com:24224}
+projects:
+  storage: {type: encrypted, key: k}
+  default_ssh_scan: [github.com]
+""")
+    c = load(str(cfg))
+    assert c.auth is not None and c.auth.issuer == "https://authentik.example/application/o/mc"
+    assert c.auth.client_id == "mc-service" and c.unsupported and "logging.providers" in c.unsupported[0]
