@@ -13,8 +13,11 @@
 #  5. clone the project (MC_PROJECT_URL) with the credentials named by MC_GIT_SSH_KEY/MC_GIT_TOKEN,
 #     offered to the project's host only
 #  6. run /app/.mc/init.sh, the driver's pre_command and init.command
-#  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside)
-# A failing step is logged with its reason and the container exits with code 97 ("failed"). A stop
+#  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside);
+#     or, for a session made for one command (MC_ONCE, `create --rm --run`), run it and end with
+#     its exit code: the init's own output then goes to /run/mc/init.log, the command's is the output
+# A failing step is logged with its reason and the container exits with code 97 ("failed"); the
+# reason is always on stderr as "[mc-init] FAILED: ...", which is how mc tells it from a command's 97. A stop
 # during steps 1-6 ends the session at once (bash is not PID 1: docker's init forwards the signal).
 set -u
 umask 022
@@ -25,10 +28,15 @@ mkdir -p "$RUN"
 chmod 0755 "$RUN"
 rm -f "$RUN/ready" "$RUN/failed"
 USER_ENV=()
+if [ -n "${MC_ONCE:-}" ]; then
+    exec 3>&1 4>&2 >"$RUN/init.log" 2>&1  # keep the command's output clean of the init's
+else
+    exec 3>&1 4>&2
+fi
 
 log() { echo "[mc-init] $*"; }
 fail() {
-    echo "[mc-init] FAILED: $*"
+    echo "[mc-init] FAILED: $*" >&4
     echo "$*" >"$RUN/failed"
     exit "$MC_FAILED_EXIT"
 }
@@ -40,25 +48,32 @@ log "session ${MC_SESSION_ID:-?} starting (driver ${MC_DRIVER:-?})"
 # --- 1. the session user -----------------------------------------------------------------------
 MC_UID=${MC_UID:-1000}
 MC_GID=${MC_GID:-$MC_UID}
+[[ $MC_UID =~ ^[0-9]+$ && $MC_GID =~ ^[0-9]+$ ]] || fail "MC_UID and MC_GID must be numbers"
 if [ "$MC_UID" = 0 ]; then
     USER_NAME=root
     USER_HOME=/root
 else
+    # The lines useradd and groupadd would write, written directly: sessions start often, and those
+    # tools cost tens of milliseconds. No password, but not locked ('*'): ssh keys work.
     if ! getent group "$MC_GID" >/dev/null; then
-        groupadd -g "$MC_GID" mc 2>/dev/null || groupadd -g "$MC_GID" mcgroup || fail "cannot create group $MC_GID"
+        group=mc
+        getent group mc >/dev/null && group=mc$MC_GID
+        echo "$group:x:$MC_GID:" >>/etc/group || fail "cannot create group $MC_GID"
     fi
-    if getent passwd "$MC_UID" >/dev/null; then
-        USER_NAME=$(getent passwd "$MC_UID" | cut -d: -f1)
+    USER_NAME=$(getent passwd "$MC_UID" | cut -d: -f1)
+    if [ -z "$USER_NAME" ]; then
+        USER_NAME=mc
+        getent passwd mc >/dev/null && USER_NAME=mc$MC_UID
+        { echo "$USER_NAME:x:$MC_UID:$MC_GID::/home/$USER_NAME:/bin/bash" >>/etc/passwd &&
+          echo "$USER_NAME:*:19000:0:99999:7:::" >>/etc/shadow &&
+          mkdir -p "/home/$USER_NAME" && cp -a /etc/skel/. "/home/$USER_NAME/" &&
+          chown -R "$MC_UID:$MC_GID" "/home/$USER_NAME"; } || fail "cannot create user $MC_UID"
     else
-        name=mc
-        getent passwd mc >/dev/null && name=mc$MC_UID
-        useradd -u "$MC_UID" -g "$MC_GID" -m -s /bin/bash "$name" || fail "cannot create user $MC_UID"
-        USER_NAME=$name
+        usermod -p '*' "$USER_NAME" 2>/dev/null || true  # the image's own user: unlock it for ssh keys
     fi
     USER_HOME=$(getent passwd "$MC_UID" | cut -d: -f6)
     mkdir -p "$USER_HOME"
     chown "$MC_UID:$MC_GID" "$USER_HOME"
-    usermod -p '*' "$USER_NAME" 2>/dev/null || true  # no password, but not locked (ssh keys work)
 fi
 export HOME=$USER_HOME USER=$USER_NAME LOGNAME=$USER_NAME
 log "user $USER_NAME ($MC_UID:$MC_GID)"
@@ -221,7 +236,32 @@ if [ -n "${MC_DRIVER_COMMAND:-}" ]; then
     (cd /app 2>/dev/null; as_user bash -c "$MC_DRIVER_COMMAND") || fail "$MC_DRIVER_COMMAND exited with code $?"
 fi
 
-# --- 7. ready; wait until stopped -------------------------------------------------------------------
+# --- 7. ready; run the one command, or wait until stopped --------------------------------------------
+if [ -n "${MC_ONCE:-}" ]; then
+    touch "$RUN/ready"
+    log "running the session's command"
+    cd /app 2>/dev/null || cd "$USER_HOME" || cd /
+    # the command in a process group of its own (setsid), so that a stop, or a Ctrl-C that docker
+    # run passes on, ends all of it; `exec` keeps its pid the background job's
+    run_once() {
+        if [ "$MC_UID" = 0 ]; then
+            exec env -u MC_ONCE "${USER_ENV[@]}" setsid bash -lc "$MC_ONCE"
+        fi
+        exec setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- env -u MC_ONCE "${USER_ENV[@]}" setsid bash -lc "$MC_ONCE"
+    }
+    run_once <&- >&3 2>&4 &
+    command_pid=$!
+    # shellcheck disable=SC2317 # run by the trap
+    stop_command() {
+        kill -TERM -- "-$command_pid" 2>/dev/null
+        wait "$command_pid"
+        exit 130
+    }
+    trap stop_command TERM INT HUP
+    wait "$command_pid"
+    exit $?
+fi
+
 rm -f "$RUN/control"
 mkfifo -m 0600 "$RUN/control"
 chown "$MC_UID:$MC_GID" "$RUN/control"

@@ -117,6 +117,7 @@ class Bench:
 
             (d / "mc-service.yaml").write_text(yaml.safe_dump({
                 "server": {"socket": str(d / "mcd.sock"), "max_concurrent_rpcs": 128},
+                "sessions": {"max_per_user": 0},  # the parallel creates are one user's
                 "database": {"path": str(d / "mcd.db")},
                 "drivers": [{"name": "loud", "path": str(drv)}],
             }))
@@ -168,6 +169,14 @@ class Bench:
                                  lambda: (sh(FLOOR), sh(["docker", "exec", sid["container"], "true"])), self.reps * 2)
         self.row("mc session exec ID -- true vs floor + docker exec", ours, floor, "<= 1.2x")
         self.cleanup()
+
+    def one_shot(self) -> None:
+        """What a batch user lives on: a session for one command, removed after."""
+        image = self.base_image()
+        ours, floor = interleave(
+            lambda: self.mc("session", "create", "--driver", "base", "--no-connect", "--rm", "--run", "true"),
+            lambda: sh(["docker", "run", "--rm", "--pull=never", "--entrypoint", "true", image]), self.reps)
+        self.row("create --rm --run true vs docker run --rm --entrypoint true", ours, floor, "<= 1.4x")
 
     def _echo_latency(self, argv: list[str], env: dict[str, str], keys: int = 60) -> float:
         import pexpect
@@ -279,7 +288,7 @@ class Bench:
         self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
 
 
-ALL = ["help", "session_list", "create_and_exec", "keystrokes", "logs", "parallel_creates", "binaries"]
+ALL = ["help", "session_list", "create_and_exec", "one_shot", "keystrokes", "logs", "parallel_creates", "binaries"]
 
 
 def main() -> None:

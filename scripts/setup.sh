@@ -11,12 +11,14 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
+# an editable install in compat mode: a plain path entry, not an import hook that every mc start pays for
 stamp=.venv/.mc-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$( (sha256sum pyproject.toml; echo compat) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log=.venv/pip-install.log
     if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-           .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]'; } >"$log" 2>&1; then
+           .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]' \
+               --config-settings editable_mode=compat; } >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         echo "setup: installing the Python packages failed (full log: $log)" >&2
         exit 1

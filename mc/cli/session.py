@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -39,10 +40,14 @@ def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm:
     client dies meanwhile), and by this process on any earlier failure."""
     backend = context.backend()
     quiet = output == "json"
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
     remote = context.remote_name()
     if remote and not quiet:
         render.say(f"mc: creating the session on {remote} (a first use builds the driver there)")
-    session = backend.create(spec, progress=None if quiet else render.progress)
+    progress = None if quiet else render.progress
+    if run is not None and rm and not (connect and tty):  # a session for one command: docker run's way
+        return backend.run_once(spec, run, progress=progress).code
+    session = backend.create(spec, progress=progress)
     if output == "json" and not run:
         render.emit_json(session.to_dict())
     elif not quiet:
@@ -52,11 +57,9 @@ def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm:
             render.say(f"ssh: {session.ssh_command()}")
     rc = 0
     ended = False
-    try:
-        if run is not None or connect:
-            backend.wait_ready(session.id)
+    try:  # no separate wait: the command's own exec waits for the init, and reports a failed one
         if run is not None:
-            if connect and sys.stdin.isatty() and sys.stdout.isatty():
+            if connect and tty:
                 result = backend.exec(session.id, ["bash", "-lc", run], tty=True, interactive=True,
                                       terminal=terminal_facts(), end_session=rm)
             else:
@@ -66,11 +69,13 @@ def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm:
         elif connect:
             if not quiet:
                 render.say("connecting (detach: Ctrl-P Ctrl-Q; exit the shell to leave)")
-            tty = sys.stdin.isatty() and sys.stdout.isatty()
             rc = finished(session.id, backend.connect(session.id, tty=tty, terminal=terminal_facts() if tty else None))
     finally:
-        if rm and not ended:
-            backend.close([session.id], kill=True)
+        if rm and not ended:  # something failed on the way (and is being reported): clean up quietly
+            from mc.errors import McError
+
+            with contextlib.suppress(McError):
+                backend.close([session.id], kill=True)
         elif connect and not quiet and run is None:
             render.say(f"session {session.id} keeps running: {_mc()} session connect {session.id} | "
                        f"{_mc()} session close {session.id}")

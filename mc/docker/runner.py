@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from mc import errors
@@ -30,6 +31,16 @@ class DockerError(errors.McError):
 
     def is_a(self, cls: type[errors.McError]) -> bool:
         return issubclass(self.category, cls)
+
+@dataclass
+class Attached:
+    """How a command run on our terminal ended."""
+
+    code: int = 0
+    detached: bool = False
+    docker_error: str = ""  # docker's own error: the command never ran
+    marked: list[str] = field(default_factory=list)  # stderr lines with the caller's marker (not shown)
+
 
 class Docker:
     """A handle on one Docker engine (honours DOCKER_HOST, the context, and a socket path)."""
@@ -88,40 +99,45 @@ class Docker:
         out = self.text(*args, timeout=timeout)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
-    def attached(self, *args: str, stdin: Any = None) -> tuple[int, bool, str]:
-        """Run a command on our terminal (``exec``): (exit code, detached?, docker's own error).
+    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"") -> Attached:
+        """Run a command on our terminal (``exec``, ``run`` without -d, ``start -a``).
 
         docker's stderr is relayed line by line so that mc can tell what docker itself said from
         what the command printed: a detach (Ctrl-P Ctrl-Q) is reported as "read escape sequence"
-        with exit code 1, and a daemon error ("Error response from daemon: ...") means the
-        command never ran.
+        with exit code 1, a daemon error ("Error response from daemon: ...") means the command
+        never ran, and lines starting with ``marker`` are kept for the caller instead of shown.
         """
         proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE)
-        detached = False
-        docker_error = ""
+        result = Attached()
         assert proc.stderr is not None
         out = sys.stderr.buffer
         while True:
             try:
                 line = proc.stderr.readline()
-            except KeyboardInterrupt:  # the terminal's ^C goes to the session, not to us
+            except KeyboardInterrupt:  # the terminal's ^C goes to the session (docker passes it on)
                 continue
             if not line:
                 break
             if line.strip() == b"read escape sequence":
-                detached = True
-            elif line.startswith(b"Error response from daemon:") and not docker_error:
-                docker_error = line.decode(errors="replace")
+                result.detached = True
+            elif line.startswith((b"Error response from daemon:", b"docker: Error response from daemon:")):
+                result.docker_error = result.docker_error or line.decode(errors="replace")
+            elif marker and line.startswith(marker):
+                result.marked.append(line[len(marker):].decode(errors="replace").strip())
+            elif result.docker_error and line.startswith(b"See 'docker "):
+                continue
             else:
                 out.write(line)
                 out.flush()
         while True:
             try:
-                rc = proc.wait()
+                result.code = proc.wait()
                 break
             except KeyboardInterrupt:
                 continue
-        return (0 if detached else rc), detached, docker_error
+        if result.detached:
+            result.code = 0
+        return result
 
     def popen(self, *args: str, extra_env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
         argv = self.argv(*args)

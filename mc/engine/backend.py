@@ -51,6 +51,10 @@ class Backend(Protocol):
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         """Run a shell command line in the session, output streamed, no terminal."""
 
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+        """A session for one shell command (``create --rm --run``): output streamed, no terminal,
+        removed when the command ends; a failed start raises with its reason."""
+
     # drivers -------------------------------------------------------------------------------
     def drivers(self) -> builtins.list[DriverInfo]:
         """Every available driver."""

@@ -30,16 +30,18 @@ def exec_argv(session: Session, command: list[str], *, tty: bool, interactive: b
         args += ["-e", f"TERM={(terminal.term if terminal else '') or 'xterm-256color'}"]
         if terminal and terminal.rows and terminal.cols:
             args += ["-e", f"MC_TTY_SIZE={terminal.rows},{terminal.cols}"]
-    for key, value in (env or {}).items():
+    for key, value in {"MC_CALLER": "mc", **(env or {})}.items():  # mc-exec: mc reports a failed start
         args += ["-e", f"{key}={value}"]
     args += ["-u", session.user or "0:0", session.container, contract.EXEC, *command]
     return args
 
 
-def failure_reason(docker: Docker, session: Session) -> str:
-    """Why a session failed to start, from the FAILED line mc-init.sh logged."""
+def failure_reason(docker: Docker, session: Session) -> str | None:
+    """Why a session failed to start, from the FAILED line mc-init.sh logged; None when it did not
+    fail (a command in it exited with 97 itself)."""
     out = docker.run("logs", "--tail", "20", session.container, check=False)
     text = (out.stdout + out.stderr).decode(errors="replace")
     reasons = [ln.split("FAILED:", 1)[1].strip() for ln in text.splitlines() if "[mc-init] FAILED:" in ln]
-    reason = reasons[-1] if reasons else "its init did not finish"
-    return f"session {session.id} failed to start: {reason} (mc session logs {session.id})"
+    if not reasons:
+        return None
+    return f"session {session.id} failed to start: {reasons[-1]} (mc session logs {session.id})"

@@ -8,11 +8,13 @@ failure nothing is left behind: the container is removed, and a config directory
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from mc.docker import Docker, DockerError
 from mc.docker.errors import ImageMissing, NetworkMissing
+from mc.docker.runner import Attached
 from mc.engine.environment import secrets_tar
 from mc.engine.networks import ensure_network
 from mc.engine.plan import SessionPlan
@@ -66,6 +68,51 @@ def _create(docker: Docker, verb: list[str], plan: SessionPlan, ensure_image: Ca
             docker.run("rm", "-f", plan.container, check=False)
             ensure_image()
     docker.run(*verb, *plan.create_args(), timeout=CREATE_TIMEOUT)
+
+
+FAILED_MARK = b"[mc-init] FAILED: "
+
+
+def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object]) -> Attached:
+    """A session for one command (``plan.auto_remove``), attached: its output here as it comes,
+    its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
+    must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is
+    in ``marked`` (the reason mc-init gave), not in the output."""
+    made_dir = _make_dir(plan.persist_dir)
+    try:
+        for attempt in range(3):
+            result = _run_attached(docker, plan, gid)
+            if not result.docker_error:
+                return result
+            docker.run("rm", "-f", plan.container, check=False)
+            exc = DockerError(docker.argv("run", plan.container), result.code, result.docker_error)
+            if attempt < 2 and exc.is_a(ImageMissing):
+                ensure_image()
+            elif attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
+                ensure_network(docker, plan.network, plan.network_owner)
+            else:
+                raise exc
+        raise AssertionError("unreachable")
+    except BaseException:
+        if made_dir is not None:
+            _remove_empty_tree(made_dir, stop=3)
+        raise
+
+
+def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:
+    stdin = subprocess.DEVNULL
+    if not plan.extra_networks and not plan.secret_files:
+        return docker.attached("run", *plan.create_args(), stdin=stdin, marker=FAILED_MARK)
+    docker.run("create", *plan.create_args(), timeout=CREATE_TIMEOUT)
+    try:
+        for net in plan.extra_networks:
+            docker.run("network", "connect", net, plan.container)
+        if plan.secret_files:
+            docker.run("cp", "-", f"{plan.container}:/", input=secrets_tar(plan.secret_files, gid))
+    except BaseException:
+        docker.run("rm", "-f", plan.container, check=False)
+        raise
+    return docker.attached("start", "-a", plan.container, stdin=stdin, marker=FAILED_MARK)
 
 
 def _make_dir(path: Path | None) -> Path | None:

@@ -8,6 +8,7 @@ and projects from a ProjectSource. mcd serves every user from one LocalBackend, 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from mc.docker.runner import Stream
 from mc.drivers.catalog import DriverCatalog
 from mc.engine import checks, labels
 from mc.engine.backend import Backend, Progress
-from mc.engine.exec import READY_TIMEOUT, exec_argv, failure_reason
+from mc.engine.exec import READY_TIMEOUT, exec_argv, failure_reason, not_running
 from mc.engine.models import (
     DriverInfo,
     EnvVarInfo,
@@ -36,11 +37,12 @@ from mc.engine.projects import LocalProjects, ProjectSource, info
 from mc.engine.scope import Scope
 from mc.engine.sessions import LABEL_FIELDS, LIST_FORMAT, resolve_ref, session_from_row
 from mc.engine.settings import EngineSettings
-from mc.errors import InvalidArgument, McError, NotFound, PermissionDenied
+from mc.errors import Conflict, InvalidArgument, McError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
+    from mc.engine.plan import SessionPlan
 
 MAX_REFS = 256
 
@@ -121,14 +123,44 @@ class LocalBackend:
     # -- create ------------------------------------------------------------------------------
     def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
         """Resolve the driver, plan the session (every check), and launch it."""
+        from mc.engine.launch import launch
+
+        plan, driver = self._plan(spec)
+        with self._room():
+            launch(self.docker, plan, gid=self.settings.gid,
+                   ensure_image=lambda: self.catalog.build(driver, progress=progress))
+        row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
+               **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
+        session = session_from_row(row)
+        if plan.ports:  # docker chose the host ports: ask for them
+            session = self.get(session.id)
+        return session
+
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+        """A session for one shell command, its output on this terminal: the container runs the
+        command after its init and is removed when it ends (docker run's own composition: one
+        docker call, however the caller goes away). A failed init is an error with its reason."""
+        from dataclasses import replace
+
+        from mc.engine.launch import run_attached
+
+        plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command)
+        with self._room():
+            result = run_attached(self.docker, plan, gid=self.settings.gid,
+                                  ensure_image=lambda: self.catalog.build(driver, progress=progress))
+        if result.marked:
+            raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
+        return ExecResult(result.code)
+
+    def _plan(self, spec: SessionSpec, once: str = "") -> tuple[SessionPlan, Driver]:
+        """Resolve what the plan needs from outside (driver, mount, project, default volumes), plan,
+        and check the extra networks exist."""
         import os
         import secrets
         from datetime import UTC, datetime
 
-        from mc.engine.launch import launch
         from mc.engine.networks import check_networks
         from mc.engine.plan import plan_session
-        from mc.projects.store import ProjectAccess
 
         settings = self.settings
         driver = self.catalog.resolve(spec.driver or settings.default_driver)
@@ -139,29 +171,30 @@ class LocalBackend:
                 raise InvalidArgument(f"{spec.mount}: not a directory")
         project = None
         if spec.project:
+            from mc.projects.store import ProjectAccess
+
             project = self.projects.access(self.scope.owner, spec.project) or ProjectAccess.public(spec.project)
         defaults = tuple(checks.parse_volume(v) for v in settings.default_volumes) if settings.host_access else ()
         plan = plan_session(
             spec, driver, self.catalog.image(driver), settings, self.scope,
             session_id=secrets.token_hex(4), created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             version=__version__, project=project, mount=mount, default_volumes=defaults,
-            persist_root=settings.data_root or _data_dir(),
+            persist_root=settings.data_root or _data_dir(), once=once,
         )
         check_networks(self.docker, plan.extra_networks)
+        return plan, driver
+
+    @contextlib.contextmanager
+    def _room(self) -> Iterator[None]:
+        """A new session of this owner's, one at a time, within the owner's cap."""
         with self.owner_lock(self.scope.owner):
-            if settings.max_sessions_per_owner:
+            cap = self.settings.max_sessions_per_owner
+            if cap:
                 live = [s for s in self._ps(self.scope.owners) if s.status in ("running", "created", "restarting")]
-                if len(live) >= settings.max_sessions_per_owner:
+                if len(live) >= cap:
                     raise PermissionDenied(f"you have {len(live)} sessions running, the most this server allows; "
                                            "close one first")
-            launch(self.docker, plan, gid=settings.gid,
-                   ensure_image=lambda: self.catalog.build(driver, progress=progress))
-        row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
-               **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
-        session = session_from_row(row)
-        if plan.ports:  # docker chose the host ports: ask for them
-            session = self.get(session.id)
-        return session
+            yield
 
     def owner_lock(self, owner: str) -> threading.Lock:
         """One owner's creates (and the removal of their network) one at a time: the session cap
@@ -245,21 +278,27 @@ class LocalBackend:
         session = self._assumed(ref) if command else None
         if session is not None:
             argv = exec_argv(session, command or [], tty=tty, interactive=interactive, terminal=terminal)
-            rc, detached, error = self.docker.attached(*argv, stdin=stdin)
-            if not error:
-                return self._ended(session, rc, detached)
+            result = self.docker.attached(*argv, stdin=stdin)
+            if not result.docker_error:
+                return self._ended(session, result.code, result.detached)
         session = self.get(ref)
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive,
                          terminal=terminal)
-        rc, detached, error = self.docker.attached(*argv, stdin=stdin)
-        if error:
-            raise DockerError(argv, rc, error)
-        return self._ended(session, rc, detached)
+        result = self.docker.attached(*argv, stdin=stdin)
+        if result.docker_error:
+            raise DockerError(argv, result.code, result.docker_error)
+        return self._ended(session, result.code, result.detached)
 
     def _ended(self, session: Session, rc: int, detached: bool) -> ExecResult:
         if not detached and rc == contract.FAILED_EXIT:
-            raise McError(failure_reason(self.docker, session))
+            reason = failure_reason(self.docker, session)
+            if reason:
+                raise McError(reason)
         return ExecResult(0 if detached else rc, detached)
+
+    def failed_start(self, session: Session) -> str | None:
+        """Why the session failed to start (None when it did not): for a command that exited 97."""
+        return failure_reason(self.docker, session)
 
     def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
              terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
@@ -268,7 +307,11 @@ class LocalBackend:
             return self._attached(ref, command, tty=tty, interactive=interactive, terminal=terminal)
         finally:
             if end_session:
-                self.close([ref], kill=True)
+                assumed = self._assumed(ref)
+                if assumed is not None:  # a full id: no need to look it up to remove it
+                    self.remove([assumed], kill=True)
+                else:
+                    self.close([ref], kill=True)
 
     def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
         return self._attached(ref, None, tty=tty, interactive=True, terminal=terminal)
@@ -279,20 +322,25 @@ class LocalBackend:
     def wait_ready(self, ref: str, *, on_start: Callable[[subprocess.Popen[bytes]], object] | None = None) -> Session:
         """Block until mc-init.sh has finished; a failed init raises with its reason. ``on_start``
         gets the waiting process (mcd kills it when its caller goes away)."""
-        session = self.get(ref)
+        assumed = self._assumed(ref)
+        session = assumed or self.get(ref)
         argv = exec_argv(session, ["true"], tty=False, interactive=False)
         proc = self.docker.popen(*argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+                                 stderr=subprocess.PIPE)
         if on_start is not None:
             on_start(proc)
         try:
-            rc = proc.wait(timeout=READY_TIMEOUT + 30)
+            _, err = proc.communicate(timeout=READY_TIMEOUT + 30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
-            rc = -1
-        if rc != 0:
-            raise McError(failure_reason(self.docker, session))
+            _, err = proc.communicate()
+        if proc.returncode != 0 and assumed is not None and b"Error response from daemon" in err:
+            session = self.get(ref)  # not the running session assumed: what is it?
+            if session.status not in ("running", "failed"):
+                raise Conflict(not_running(session))
+        if proc.returncode != 0:
+            raise McError(failure_reason(self.docker, session) or f"session {session.id} failed to start: its "
+                          f"init did not finish (mc session logs {session.id})")
         return session
 
     def open_attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,

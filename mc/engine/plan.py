@@ -73,12 +73,15 @@ class SessionPlan:
     memory: str
     persist_dir: Path | None = None  # a local directory mounted at /mc-config (made before, removed on failure)
     owner: str = ""
+    auto_remove: bool = False  # a session for one command: docker removes it when the command ends
 
     def create_args(self) -> list[str]:
         """``docker create`` (or ``run -d``) arguments after the verb; values follow their flags as
         separate arguments, so no value can become a flag."""
         args = ["--pull=never", "--name", self.container, "--hostname", self.hostname, "--network", self.network,
                 "--init", "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
+        if self.auto_remove:
+            args.append("--rm")
         for cap in self.caps:
             args += ["--cap-add", cap]
         args += ["--pids-limit", str(self.pids_limit)]
@@ -159,9 +162,11 @@ def plan_session(
     mount: str = "",
     default_volumes: tuple[Volume, ...] = (),
     persist_root: Path | None = None,
+    once: str = "",
 ) -> SessionPlan:
     """Decide everything about a new session. ``mount`` is the caller's directory, already made
-    absolute and checked to exist; ``default_volumes`` the configured ones, parsed."""
+    absolute and checked to exist; ``default_volumes`` the configured ones, parsed. ``once``: the
+    session exists to run this one shell command, and ends (and is removed) with it."""
     manifest = driver.manifest
     checks.check_name(spec.name)
     if not settings.host_access:
@@ -199,6 +204,9 @@ def plan_session(
     if ssh_key:
         env["MC_SSH"] = "1"
         env["MC_SSH_AUTHORIZED_KEY"] = ssh_key
+    if once:
+        checks.check_command([once])
+        env["MC_ONCE"] = once
 
     mounts = [Mount("tmpfs", contract.RUN_DIR)]
     if mount:
@@ -225,7 +233,7 @@ def plan_session(
         labels.USER: f"{settings.uid}:{settings.gid}", labels.CONNECT: json.dumps(manifest.connect),
         labels.SSH: "1" if spec.ssh else "", labels.VERSION: version,
     }
-    if spec.remove_on_exit:
+    if spec.remove_on_exit or once:
         session_labels[labels.REMOVE] = "1"
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
@@ -234,5 +242,5 @@ def plan_session(
         network=network, network_owner=owner if network != settings.network else "",
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
         ports=tuple(sorted({*ports, *((22,) if spec.ssh else ())})), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
-        pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner,
+        pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
     )

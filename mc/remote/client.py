@@ -216,6 +216,19 @@ class RemoteBackend:
         return self._attach(ref, ["bash", "-lc", command], tty=False, interactive=False, terminal=None,
                             end_session=end_session)
 
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+        """Create, then run with ``end_session``: mcd removes the session when the command ends,
+        or when this client goes away at any step."""
+        from dataclasses import replace
+
+        session = self.create(replace(spec, remove_on_exit=True), progress=progress)
+        try:
+            return self.run(session.id, command, end_session=True)
+        except McError:
+            with contextlib.suppress(McError):
+                self.close([session.id], kill=True)
+            raise
+
     # -- drivers --------------------------------------------------------------------------------
     @_call
     def drivers(self) -> builtins.list[DriverInfo]:

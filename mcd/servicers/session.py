@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from mc.api.v1 import session_pb2, session_pb2_grpc
+from mc.contract import FAILED_EXIT
 from mc.errors import McError
 from mc.remote.convert import session_to_pb, spec_from_pb
 from mc.remote.status import to_status
@@ -188,10 +189,13 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         finally:
             watch.close()
         finished.set()
+        failed = engine.failed_start(session) if code == FAILED_EXIT and not proc.detached else None
         if init.end_session and not proc.detached:
             self.sessions.end(session)
         if watch.reason:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
+        if failed:
+            context.abort(grpc.StatusCode.INTERNAL, failed)  # what local mode raises: McError
         note(session.id, f"exit {code}")
         yield session_pb2.AttachResponse(exit=session_pb2.Exit(code=0 if proc.detached else code,
                                                                detached=proc.detached))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -111,3 +112,15 @@ def _docker_cli() -> str:
         if candidate and Path(candidate).exists():
             return candidate
     raise AssertionError("no docker client")
+
+
+def test_single_file_mc_runs_only_what_its_user_unpacked(binaries, tmp_path):
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([str(binaries / "mc"), "--version"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "HOME is not set" in proc.stderr  # never a shared /tmp fallback
+    cache = tmp_path / "cache"
+    (cache / "mc" / "bin").mkdir(parents=True)
+    os.chown(cache / "mc" / "bin", 4242, 4242)  # prepared by another user
+    proc = subprocess.run([str(binaries / "mc"), "--version"], env={**env, "XDG_CACHE_HOME": str(cache)},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "belongs to another user" in proc.stderr

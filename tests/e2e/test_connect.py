@@ -89,3 +89,24 @@ def test_mc_dot_and_run_with_tty(docker_mc, tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 4
+
+
+def test_ctrl_c_ends_a_one_shot_run_and_its_session(docker_mc):
+    """`create --rm --run` is one container for one command: Ctrl-C (passed on by docker run) ends
+    the command, mc exits with 130, and the session is gone."""
+    from tests.conftest import containers_of
+
+    mc = docker_mc
+    child = spawn(mc, "session", "create", "--driver", "base", "--no-connect", "--rm", "--run",
+                  "echo started; sleep 60; echo never")
+    child.expect("started")
+    started = time.monotonic()
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 130 and time.monotonic() - started < 15
+    assert "never" not in child.before
+    deadline = time.monotonic() + 15
+    while containers_of(mc.owner) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert containers_of(mc.owner) == []

@@ -418,3 +418,19 @@ def mcd_cmd() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "mcd"]
+
+
+def test_a_remote_rm_session_goes_with_its_vanished_client(remote):
+    """`--rm` through mcd is carried out by mcd: a client killed mid-run leaves nothing behind."""
+    mc = remote.mc
+    proc = subprocess.Popen([*mc_command(), "-r", "t", "session", "create", "--driver", "base", "--no-connect",
+                             "--rm", "--run", "echo started; sleep 60"], env=mc.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=mc.home)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    assert len(containers_of(mc.owner)) == 1
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while containers_of(mc.owner) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert containers_of(mc.owner) == []

@@ -18,21 +18,23 @@ from mc.errors import McError
 @dataclass
 class RecordingBackend:
     calls: list[tuple[str, Any]] = field(default_factory=list)
-    ready_fails: bool = False
+    run_fails: bool = False
     result: ExecResult = field(default_factory=lambda: ExecResult(0))
 
     def create(self, spec: SessionSpec, *, progress: Any = None) -> Session:
         self.calls.append(("create", spec))
         return Session(id="0123abcd", name="0123abcd", driver=spec.driver, status="running", owner="me")
 
-    def wait_ready(self, ref: str) -> Session:
-        self.calls.append(("wait_ready", ref))
-        if self.ready_fails:
-            raise McError("session 0123abcd failed to start: git clone failed")
-        return Session(id=ref, name=ref, driver="base", status="running")
-
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         self.calls.append(("run", (ref, command, end_session)))
+        if self.run_fails:
+            raise McError("session 0123abcd failed to start: git clone failed")
+        return self.result
+
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Any = None) -> ExecResult:
+        self.calls.append(("run_once", (spec, command)))
+        if self.run_fails:
+            raise McError("session 0123abcd failed to start: git clone failed")
         return self.result
 
     def exec(self, ref: str, command: list[str], **kw: Any) -> ExecResult:
@@ -58,21 +60,23 @@ def backend(tmp_path, monkeypatch):
     context.reset()
 
 
-def test_rm_with_run_leaves_the_removal_to_the_engine(backend, capsys):
+def test_rm_with_run_is_one_engine_call(backend, capsys):
     code = run(["session", "create", "--driver", "base", "--no-connect", "--rm", "--run", "make test", "-e", "A=1"])
-    assert code == 0
-    kinds = [k for k, _ in backend.calls]
-    assert kinds == ["create", "wait_ready", "run"]  # no close: the run ends the session itself
-    spec = backend.calls[0][1]
-    assert spec.remove_on_exit and spec.env == {"A": "1"} and backend.calls[2][1] == ("0123abcd", "make test", True)
+    assert code == 0 and [k for k, _ in backend.calls] == ["run_once"]
+    spec, command = backend.calls[0][1]
+    assert command == "make test" and spec.env == {"A": "1"}
 
 
-def test_rm_closes_when_the_session_never_got_to_run(backend, capsys):
-    backend.ready_fails = True
-    code = run(["session", "create", "--driver", "base", "--no-connect", "--rm", "--run", "true"])
-    assert code == 1 and backend.calls[-1] == ("close", (["0123abcd"], True))
+def test_a_failed_start_is_one_line(backend, capsys):
+    backend.run_fails = True
+    assert run(["session", "create", "--driver", "base", "--no-connect", "--rm", "--run", "true"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "mc: error: session 0123abcd failed to start: git clone failed"
+    assert err == ["mc: error: session 0123abcd failed to start: git clone failed"]
+
+
+def test_run_without_rm_keeps_the_session(backend, capsys):
+    assert run(["session", "create", "--driver", "base", "--no-connect", "--run", "true"]) == 0
+    assert [k for k, _ in backend.calls] == ["create", "run"] and backend.calls[1][1] == ("0123abcd", "true", False)
 
 
 def test_the_commands_exit_code_is_mcs(backend):
