@@ -28,7 +28,7 @@ sessions:
 drivers:                           # extra drivers: name -> driver directory
   - {name: team, path: /etc/mcd/drivers/team}
 projects:
-  storage: {type: encrypted, key: ${PROJECT_ENCRYPTION_KEY}}
+  storage: {type: encrypted, key: "${PROJECT_ENCRYPTION_KEY}"}
   default_ssh_scan: [github.com, gitlab.com, bitbucket.org]
 database: {path: /var/lib/mcd/mcd.db}   # or {url: postgresql://user@host/db}
 state_dir: /var/lib/mcd            # the project key file when projects.storage.key is not set

@@ -67,3 +67,14 @@ projects:
     c = load(str(cfg))
     assert c.auth is not None and c.auth.issuer == "https://authentik.example/application/o/mc"
     assert c.auth.client_id == "mc-service" and c.unsupported and "logging.providers" in c.unsupported[0]
+
+
+def test_the_shipped_example_loads(monkeypatch):
+    from pathlib import Path
+
+    from mcd.config import load
+
+    monkeypatch.setenv("MCD_CLIENT_SECRET", "s")
+    monkeypatch.setenv("PROJECT_ENCRYPTION_KEY", "k")
+    c = load(str(Path(__file__).resolve().parents[3] / "build" / "mc-service.example.yaml"))
+    assert c.auth is not None and c.max_per_user == 10 and c.memory == "8g" and c.project_key == "k"
