@@ -36,6 +36,32 @@ if [ "$mode" = unit ]; then
 fi
 # Build the driver every test uses once, before the parallel run (later builds are cache hits).
 .venv/bin/python -m mc driver build base >/dev/null
+
+# Debian's dockerd 20.10 can deadlock in libnetwork when containers come and go quickly
+# (moby/moby#42545, fixed in later engines): from then on every container start, stop and network
+# call hangs, and so would this run, until CI's limit. Watch the engine while the tests run and
+# stop them with the engine's goroutine dump when it no longer answers.
+engine_answers() { timeout 60 docker network ls >/dev/null 2>&1; }
+
 # Every test owns what it creates (its own owner label, config dir, users), so they run in parallel;
 # shared builds (driver images, binaries) are serialised by file locks.
-exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" -q "$@"
+setsid .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" -q "$@" &
+tests=$!
+trap 'kill -INT -- "-$tests" 2>/dev/null' INT TERM
+strikes=0
+while kill -0 "$tests" 2>/dev/null; do
+    sleep 15 & wait $! || true
+    if ! kill -0 "$tests" 2>/dev/null || engine_answers; then
+        strikes=0
+    elif [ $((strikes += 1)) -ge 3 ]; then
+        pkill -USR1 -x dockerd || true  # dockerd writes its goroutines under /var/run/docker
+        echo "test: the Docker engine stopped answering (see the goroutine dump under /var/run/docker);" \
+             "stopping the tests. Restart dockerd before the next run." >&2
+        kill -TERM -- "-$tests" 2>/dev/null || true
+        sleep 5
+        kill -KILL -- "-$tests" 2>/dev/null || true
+        wait "$tests" || true
+        exit 1
+    fi
+done
+wait "$tests"

@@ -94,9 +94,18 @@ def engine() -> None:
         subprocess.run(["bash", str(ROOT / "scripts" / "ensure-engine.sh")], check=True)
 
 
+# Sessions of one pytest worker share a network of their own rather than mc-network: Debian's
+# dockerd 20.10 can deadlock when containers leave one network from many sides at once
+# (moby/moby#42545), and four workers tearing sessions down on one network is just that.
+WORKER_NETWORK = f"mc-network-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
 @pytest.fixture
 def docker_mc(engine: None, mc: McEnv):
-    """An mc home on the real engine; removes every container the test's owner left behind."""
+    """An mc home on the real engine (sessions join the worker's network); removes every
+    container the test's owner left behind."""
+    mc.config_file.parent.mkdir(parents=True, exist_ok=True)
+    mc.config_file.write_text(f"docker:\n  network: {WORKER_NETWORK}\n")
     yield mc
     remove_owned(mc.owner)
 

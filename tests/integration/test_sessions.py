@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, containers_of, docker, mc_command
+from tests.conftest import ROOT, WORKER_NETWORK, containers_of, docker, mc_command
 
 pytestmark = pytest.mark.engine
 SENTINEL = "sk-SENTINEL-77c1e0d4b2"
@@ -232,7 +232,7 @@ def test_extra_networks_and_ports(docker_mc):
     try:
         s = create(mc, "--network", net, "--port", "8080")
         nets = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", s["container"]))
-        assert set(nets) == {"mc-network", net}
+        assert set(nets) == {WORKER_NETWORK, net}
         assert any(p.startswith("127.0.0.1:") and p.endswith("->8080") for p in s["ports"])
         assert "->8080" in mc.ok("session", "list")
         mc.ok("session", "close", s["id"], "--kill")
