@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mc.docker import Docker, DockerError
+from mc.docker.runner import Attached
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "docker"
 
@@ -34,20 +35,27 @@ class FakeDocker(Docker):
         self.rules.append((prefix, rc, stdout, stderr, times))
         return self
 
-    def run(self, *args: str, input: bytes | None = None, timeout: float | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def _answer(self, args: tuple[str, ...], input: bytes | None) -> tuple[int, str, str]:
         self.calls.append((list(args), input))
-        rc, out, err = 0, "", ""
         for i in range(len(self.rules) - 1, -1, -1):
             prefix, r, o, e, times = self.rules[i]
             if tuple(args[:len(prefix)]) == prefix and times != 0:
-                rc, out, err = r, o, e
                 if times > 0:
                     self.rules[i] = (prefix, r, o, e, times - 1)
-                break
+                return r, o, e
+        return 0, "", ""
+
+    def run(self, *args: str, input: bytes | None = None, timeout: float | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        rc, out, err = self._answer(args, input)
         if check and rc != 0:
             raise DockerError(self.argv(*args), rc, err)
         return subprocess.CompletedProcess(self.argv(*args), rc, out.encode(), err.encode())
+
+    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"") -> Attached:
+        """A command on our terminal: its exit code, and docker's own error from a rule's stderr."""
+        rc, _, err = self._answer(args, None)
+        return Attached(code=rc, docker_error=err if err.startswith("Error response from daemon") else "")
 
     def popen(self, *args: str, extra_env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
         raise AssertionError(f"a unit test started a docker process: docker {' '.join(args)}")

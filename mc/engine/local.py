@@ -290,7 +290,9 @@ class LocalBackend:
         return self._ended(session, result.code, result.detached)
 
     def _ended(self, session: Session, rc: int, detached: bool) -> ExecResult:
-        if not detached and rc == contract.FAILED_EXIT:
+        # mc-exec exits 97 when it sees the init fail; when the failed init ends the container first,
+        # the exec dies with it (137)
+        if not detached and (rc == contract.FAILED_EXIT or rc > 128):
             reason = failure_reason(self.docker, session)
             if reason:
                 raise McError(reason)

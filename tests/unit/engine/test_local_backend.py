@@ -15,7 +15,7 @@ from mc.engine.local import LocalBackend
 from mc.engine.models import SessionSpec
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings
-from mc.errors import NotFound, PermissionDenied
+from mc.errors import McError, NotFound, PermissionDenied
 from tests.fakes import FakeDocker, recorded
 
 SENTINEL = "sk-LOCAL-SENTINEL-5d1"
@@ -115,3 +115,22 @@ def test_close_stops_then_removes(home):
     closed = b.close(["web"])
     assert [s.id for s in closed] == [running.id]
     assert docker.commands()[-2][:3] == ["stop", "-t", "5"] and docker.commands()[-1][:2] == ["rm", "-f"]
+
+
+FAILED_LOG = "[mc-init] session 0123abcd starting (driver base)\n[mc-init] FAILED: git clone of x failed\n"
+
+
+@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137])
+def test_a_command_ended_by_a_failed_init_reports_the_reason(home, rc):
+    # 97: mc-exec saw the init fail; 137: the failed init ended the container under the exec
+    docker = FakeDocker().on("exec", rc=rc).on("logs", stderr=FAILED_LOG)
+    with pytest.raises(McError, match="failed to start: git clone of x failed"):
+        backend(docker).run("0123abcd", "true")
+
+
+@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137, 1])
+def test_a_command_of_a_healthy_session_keeps_its_exit_code(home, rc):
+    docker = FakeDocker().on("exec", rc=rc).on("logs", stdout="[mc-init] session 0123abcd ready\n")
+    assert backend(docker).run("0123abcd", "true").code == rc
+    assert docker.verbs() == ["exec"] + (["logs"] if rc != 1 else [])
+
