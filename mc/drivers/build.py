@@ -213,7 +213,8 @@ def build(
                 (dot / "ca" / "bundle.pem").write_bytes(bundle)
             dockerfile = context / ".mc" / "Dockerfile"
             dockerfile.write_text(rewrite_dockerfile((driver.path / "Dockerfile").read_text(), bool(bundle)))
-            args = ["build", "-f", str(dockerfile), "-t", tag, "--label", f"mc.driver={driver.name}",
+            # --force-rm: a step that fails leaves no stopped container behind
+            args = ["build", "--force-rm", "-f", str(dockerfile), "-t", tag, "--label", f"mc.driver={driver.name}",
                     "--label", f"mc.driver.hash={tag.rsplit(':', 1)[1]}"]
             if no_cache:
                 args.append("--no-cache")

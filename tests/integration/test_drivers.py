@@ -102,11 +102,13 @@ def test_failing_build_is_one_clear_line(docker_mc, tmp_path):
     mc = docker_mc
     d = tmp_path / "failing"
     d.mkdir()
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\nRUN exit 3\n")
+    (d / "Dockerfile").write_text(f"FROM debian:bookworm-slim\nRUN echo {mc.owner} && exit 3\n")
     proc = mc.run("session", "create", "--driver", str(d), "--no-connect", "-o", "json")
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines()[-1].startswith("mc: error: docker build: building driver 'failing' failed")
+    # nothing half-made: the failed step's container is gone too
+    assert mc.owner not in docker("ps", "-a", "--no-trunc", "--format", "{{.Command}}")
 
 
 def test_ssh_login_with_the_users_key(docker_mc):
