@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from mc.api.v1 import (
@@ -43,6 +43,8 @@ from mc.errors import Unauthenticated, Unavailable
 from mcd import identity
 from mcd.config import ServiceConfig
 from mcd.guard import StreamGuard
+from mcd.health import NOT_SERVING, SERVING, Health
+from mcd.health import SERVICE_NAME as HEALTH_SERVICE
 from mcd.interceptor import OPEN_METHODS, CallInterceptor, Slots
 from mcd.projects import DatabaseProjects
 from mcd.sessions import TrackedSessions
@@ -97,7 +99,7 @@ class Daemon:
             self.auth = Authenticator(config.auth)
         self.guard = StreamGuard(self.auth.revoked if self.auth is not None else None)
         self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user)
-        self.health = health.HealthServicer(experimental_non_blocking=True)
+        self.health = Health()
         self.server: grpc.Server | None = None
         self._lock_fd = -1
         self.addresses: list[str] = []
@@ -142,7 +144,7 @@ class Daemon:
         project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(self.engine, self.users), server)
         auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(self.auth), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection([*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME], server)
+        reflection.enable_server_reflection([*SERVICE_NAMES, reflection.SERVICE_NAME, HEALTH_SERVICE], server)
         old_umask = os.umask(0o177)  # the socket is bound 0600: only its owner may talk to mcd
         try:
             if cfg.socket:
@@ -159,11 +161,11 @@ class Daemon:
         finally:
             os.umask(old_umask)
         self.server = server
-        self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.health.set("", NOT_SERVING)
         self.sessions.reconcile()
         self.sessions.follow()
         for name in [*SERVICE_NAMES, ""]:
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(name, SERVING)
         log.info(json.dumps({"event": "serving", "addresses": self.addresses, "database": self.db.kind}))
 
     def stop(self, grace: float = 10.0) -> None:
