@@ -59,8 +59,11 @@ def gitserver(engine, tmp_path):
             "name": name,
         }
     finally:
-        docker("rm", "-f", name, check=False)
-        docker("network", "rm", net, check=False)
+        # sessions of the test still on the network go with it (the test's own cleanup comes later)
+        attached = docker("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net,
+                          check=False).split()
+        docker("rm", "-f", name, *attached, check=False)
+        docker("network", "rm", net)
 
 
 def _git_log(server: dict) -> str:
