@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from mc.engine.local import EventStream, LocalBackend
 from mc.engine.models import Session, SessionSpec
-from mc.engine.networks import prune_owner_network
 from mc.engine.scope import Scope
 from mc.engine.sessions import resolve_ref
 from mc.errors import InvalidArgument, McError, NotFound
@@ -85,8 +84,7 @@ class TrackedSessions:
         for s in sessions:
             self.db.forget(s.owner, s.id)
         for owner in {s.owner for s in live}:
-            with self.engine.owner_lock(owner):
-                prune_owner_network(self.engine.docker, owner)
+            self.engine.prune_owner_network(owner)
 
     def end(self, session: Session) -> None:
         """Remove a session created for one command (--rm), now that the command is over."""

@@ -58,7 +58,9 @@ class LocalBackend:
         self.projects: ProjectSource = projects or LocalProjects()
         self.catalog = drivers or DriverCatalog(docker, settings.extra_ca, settings.driver_dirs,
                                                 settings.host_access)
-        self._owner_locks: dict[str, threading.Lock] = {}  # shared by every scoped copy
+        # shared by every scoped copy: each owner's lock, and the containers being made for them
+        self._owner_locks: dict[str, threading.Lock] = {}
+        self._making: dict[str, set[str]] = {}
         self._locks_lock = threading.Lock()
 
     def scoped(self, scope: Scope) -> LocalBackend:
@@ -126,7 +128,7 @@ class LocalBackend:
         from mc.engine.launch import launch
 
         plan, driver = self._plan(spec)
-        with self._room():
+        with self._room(plan.container):
             launch(self.docker, plan, gid=self.settings.gid,
                    ensure_image=lambda: self.catalog.build(driver, progress=progress))
         row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
@@ -145,7 +147,7 @@ class LocalBackend:
         from mc.engine.launch import run_attached
 
         plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command)
-        with self._room():
+        with self._room(plan.container):
             result = run_attached(self.docker, plan, gid=self.settings.gid,
                                   ensure_image=lambda: self.catalog.build(driver, progress=progress))
         if result.marked:
@@ -185,20 +187,37 @@ class LocalBackend:
         return plan, driver
 
     @contextlib.contextmanager
-    def _room(self) -> Iterator[None]:
-        """A new session of this owner's, one at a time, within the owner's cap."""
-        with self.owner_lock(self.scope.owner):
+    def _room(self, container: str) -> Iterator[None]:
+        """Room for a new session of this owner's, within the owner's cap. The check and the
+        reservation are one step under the owner's lock, so the cap holds against parallel calls;
+        the launch itself runs outside it, so one owner's creates still run side by side."""
+        owner = self.scope.owner
+        with self._owner_lock(owner):
+            making = self._making.setdefault(owner, set())
             cap = self.settings.max_sessions_per_owner
             if cap:
-                live = [s for s in self._ps(self.scope.owners) if s.status in ("running", "created", "restarting")]
+                live = {s.container for s in self._ps(self.scope.owners)
+                        if s.status in ("running", "created", "restarting")} | making
                 if len(live) >= cap:
                     raise PermissionDenied(f"you have {len(live)} sessions running, the most this server allows; "
                                            "close one first")
+            making.add(container)
+        try:
             yield
+        finally:
+            with self._owner_lock(owner):
+                making.discard(container)
 
-    def owner_lock(self, owner: str) -> threading.Lock:
-        """One owner's creates (and the removal of their network) one at a time: the session cap
-        holds against parallel calls, and a network is never removed under a session being made."""
+    def prune_owner_network(self, owner: str) -> None:
+        """Remove the network mc made for ``owner``'s sessions (mcd) when no session uses it and
+        none is being made (it is made again on demand)."""
+        with self._owner_lock(owner):
+            if not self._making.get(owner):
+                from mc.engine.networks import prune_owner_network
+
+                prune_owner_network(self.docker, owner)
+
+    def _owner_lock(self, owner: str) -> threading.Lock:
         with self._locks_lock:
             return self._owner_locks.setdefault(owner, threading.Lock())
 

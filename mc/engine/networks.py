@@ -3,18 +3,25 @@ the existing ones a caller names."""
 
 from __future__ import annotations
 
+import threading
+
 from mc.docker import Docker, DockerError
 from mc.engine import labels
 from mc.errors import Conflict, NotFound
 
+# Docker's check that a network name is free is not atomic: parallel creates of one name can make
+# two networks, and then no container can join either ("ambiguous"). One at a time in this process.
+_creating = threading.Lock()
+
 
 def ensure_network(docker: Docker, name: str, owner: str = "") -> None:
     """Create mc's network ``name`` unless it exists (an owner's own network is labelled so)."""
-    try:
-        docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", name)
-    except DockerError as exc:
-        if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
-            raise
+    with _creating:
+        try:
+            docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", name)
+        except DockerError as exc:
+            if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
+                raise
 
 
 def check_networks(docker: Docker, names: tuple[str, ...]) -> None:
@@ -34,5 +41,5 @@ def check_networks(docker: Docker, names: tuple[str, ...]) -> None:
 
 def prune_owner_network(docker: Docker, owner: str) -> None:
     """Remove the network mc made for an owner's sessions once none uses it (made again on demand).
-    Call it under the owner's lock (LocalBackend.owner_lock): a create of theirs may be under way."""
+    Through LocalBackend.prune_owner_network, which knows whether a create of theirs is under way."""
     docker.run("network", "prune", "-f", "--filter", f"label={labels.NETWORK}={owner}", check=False, timeout=60)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 import tarfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -96,6 +98,48 @@ def test_the_per_owner_cap_holds(home):
     with pytest.raises(PermissionDenied, match="close one first"):
         b.create(SessionSpec(driver="base"))
     assert "run" not in docker.verbs()
+
+
+class SlowRun(FakeDocker):
+    """A docker whose ``run`` waits for ``go`` (a session start still under way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Semaphore(0)
+        self.go = threading.Event()
+
+    def run(self, *args, **kw):
+        if args[0] == "run":
+            self.started.release()
+            assert self.go.wait(10), "the start was never let through"
+        return super().run(*args, **kw)
+
+
+def test_one_owners_creates_run_side_by_side(home):
+    docker = SlowRun()
+    b = backend(docker, Scope.user("alice"), host_access=False, max_sessions_per_owner=5)
+    with ThreadPoolExecutor(2) as pool:
+        made = [pool.submit(b.create, SessionSpec(driver="base")) for _ in range(2)]
+        both = docker.started.acquire(timeout=10) and docker.started.acquire(timeout=10)
+        docker.go.set()
+        assert both, "the second create waited for the first to finish"
+        assert len({f.result().id for f in made}) == 2
+
+
+def test_the_cap_counts_sessions_still_being_made(home):
+    docker = SlowRun()
+    b = backend(docker, Scope.user("alice"), host_access=False, max_sessions_per_owner=1)
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(b.create, SessionSpec(driver="base"))
+        assert docker.started.acquire(timeout=10)
+        with pytest.raises(PermissionDenied, match="close one first"):
+            b.create(SessionSpec(driver="base"))
+        b.prune_owner_network("alice")  # a network is never removed under a session being made
+        assert "network" not in docker.verbs()
+        docker.go.set()
+        first.result()
+    b.prune_owner_network("alice")
+    assert docker.commands()[-1][:2] == ["network", "prune"]
 
 
 def test_listing_asks_docker_for_the_callers_sessions_only(home):
