@@ -265,8 +265,8 @@ fi
 rm -f "$RUN/control"
 mkfifo -m 0600 "$RUN/control"
 chown "$MC_UID:$MC_GID" "$RUN/control"
+log "session ready"  # logged first: mc reads it to know that a command's 97 is the command's own
 touch "$RUN/ready"
-log "session ready"
 
 stop() {
     log "session stopping"

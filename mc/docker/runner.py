@@ -13,6 +13,9 @@ from typing import Any
 from mc import errors
 from mc.docker.errors import classify, first_line
 
+# what docker (not the command) says on stderr when an attached command never ran
+DAEMON_ERRORS = (b"Error response from daemon:", b"docker: Error response from daemon:", b"unable to upgrade to tcp")
+
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -104,7 +107,8 @@ class Docker:
 
         docker's stderr is relayed line by line so that mc can tell what docker itself said from
         what the command printed: a detach (Ctrl-P Ctrl-Q) is reported as "read escape sequence"
-        with exit code 1, a daemon error ("Error response from daemon: ...") means the command
+        with exit code 1, a daemon error ("Error response from daemon: ...", or the CLI's own "unable to
+        upgrade" when the container ended between the exec's creation and its start) means the command
         never ran, and lines starting with ``marker`` are kept for the caller instead of shown.
         """
         proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE)
@@ -120,7 +124,7 @@ class Docker:
                 break
             if line.strip() == b"read escape sequence":
                 result.detached = True
-            elif line.startswith((b"Error response from daemon:", b"docker: Error response from daemon:")):
+            elif line.startswith(DAEMON_ERRORS):
                 result.docker_error = result.docker_error or line.decode(errors="replace")
             elif marker and line.startswith(marker):
                 result.marked.append(line[len(marker):].decode(errors="replace").strip())

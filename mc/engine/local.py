@@ -301,6 +301,8 @@ class LocalBackend:
             if not result.docker_error:
                 return self._ended(session, result.code, result.detached)
         session = self.get(ref)
+        if session.status == "failed":
+            raise McError(failure_reason(self.docker, session) or not_running(session))
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive,
                          terminal=terminal)
         result = self.docker.attached(*argv, stdin=stdin)
@@ -309,17 +311,17 @@ class LocalBackend:
         return self._ended(session, result.code, result.detached)
 
     def _ended(self, session: Session, rc: int, detached: bool) -> ExecResult:
-        # mc-exec exits 97 when it sees the init fail; when the failed init ends the container first,
-        # the exec dies with it (137)
-        if not detached and (rc == contract.FAILED_EXIT or rc > 128):
-            reason = failure_reason(self.docker, session)
-            if reason:
-                raise McError(reason)
+        reason = None if detached else self.failed_start(session, rc)
+        if reason:
+            raise McError(reason)
         return ExecResult(0 if detached else rc, detached)
 
-    def failed_start(self, session: Session) -> str | None:
-        """Why the session failed to start (None when it did not): for a command that exited 97."""
-        return failure_reason(self.docker, session)
+    def failed_start(self, session: Session, code: int) -> str | None:
+        """Why the session failed to start when a command in it ended with ``code`` (mc-exec's 97, or
+        docker's own 126 or a signal's 128+n for a container that ended under it); None when it did not."""
+        if code not in (contract.FAILED_EXIT, 126) and code <= 128:
+            return None
+        return failure_reason(self.docker, session, code)
 
     def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
              terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
@@ -360,8 +362,9 @@ class LocalBackend:
             if session.status not in ("running", "failed"):
                 raise Conflict(not_running(session))
         if proc.returncode != 0:
-            raise McError(failure_reason(self.docker, session) or f"session {session.id} failed to start: its "
-                          f"init did not finish (mc session logs {session.id})")
+            reason = failure_reason(self.docker, session, proc.returncode)
+            raise McError(reason or f"session {session.id} failed to start: its init did not finish "
+                                    f"(mc session logs {session.id})")
         return session
 
     def open_attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from mc.api.v1 import session_pb2, session_pb2_grpc
-from mc.contract import FAILED_EXIT
 from mc.errors import McError
 from mc.remote.convert import session_to_pb, spec_from_pb
 from mc.remote.status import to_status
@@ -189,7 +188,7 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         finally:
             watch.close()
         finished.set()
-        failed = engine.failed_start(session) if code == FAILED_EXIT and not proc.detached else None
+        failed = None if proc.detached else engine.failed_start(session, code)
         if init.end_session and not proc.detached:
             self.sessions.end(session)
         if watch.reason:

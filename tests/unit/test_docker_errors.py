@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from mc import errors
-from mc.docker import DockerError
+from mc.docker import Docker, DockerError
 from mc.docker.errors import ContainerMissing, ImageMissing, NetworkMissing, classify, first_line
 
 RECORDED = [
@@ -44,3 +46,23 @@ def test_docker_error_is_one_line_without_daemon_noise():
 
 def test_first_line_skips_warnings():
     assert first_line("WARNING: foo\nError: real problem\n") == "real problem"
+
+
+# what the docker CLI printed on stderr when an exec met a container that was just ending (recorded)
+ATTACHED = [
+    ("unable to upgrade to tcp, received 500\n", 1, True),
+    ("Error response from daemon: Container 61804ff4e610 is not running\n", 1, True),
+    ("OCI runtime exec failed: exec failed: cannot exec in a stopped container: unknown\n", 126, False),
+    ("usage: mytool [-h]\n", 1, False),
+]
+
+
+@pytest.mark.parametrize(("stderr", "rc", "dockers"), ATTACHED)
+def test_an_attached_command_tells_dockers_errors_from_the_commands_output(tmp_path, capfd, stderr, rc, dockers):
+    stub = tmp_path / "docker"
+    stub.write_text(f"#!/bin/sh\nprintf '%s' '{stderr}' >&2\nexit {rc}\n")
+    stub.chmod(0o755)
+    result = Docker(binary=str(stub)).attached("exec", "mc-0123abcd", "true", stdin=subprocess.DEVNULL)
+    assert result.code == rc
+    assert bool(result.docker_error) is dockers
+    assert (stderr.strip() in capfd.readouterr().err) is not dockers  # the command's output is shown

@@ -164,17 +164,37 @@ def test_close_stops_then_removes(home):
 FAILED_LOG = "[mc-init] session 0123abcd starting (driver base)\n[mc-init] FAILED: git clone of x failed\n"
 
 
-@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137])
+@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137, 126])
 def test_a_command_ended_by_a_failed_init_reports_the_reason(home, rc):
-    # 97: mc-exec saw the init fail; 137: the failed init ended the container under the exec
+    # 97: mc-exec saw the init fail; 137, 126: the failed init ended the container under the exec
     docker = FakeDocker().on("exec", rc=rc).on("logs", stderr=FAILED_LOG)
     with pytest.raises(McError, match="failed to start: git clone of x failed"):
         backend(docker).run("0123abcd", "true")
 
 
-@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137, 1])
+@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137, 126])
+def test_a_failed_init_still_being_logged_is_waited_for(home, rc):
+    # the container is ending and docker has not yet logged the FAILED line: once it has ended, it has
+    docker = (FakeDocker().on("exec", rc=rc).on("logs", stderr=FAILED_LOG)
+              .on("logs", stdout="[mc-init] session 0123abcd starting (driver base)\n", times=1)
+              .on("inspect", stdout="false\n").on("inspect", stdout="true\n", times=2))
+    with pytest.raises(McError, match="failed to start: git clone of x failed"):
+        backend(docker).run("0123abcd", "true")
+    assert docker.verbs() == ["exec", "logs", "inspect", "inspect", "inspect", "logs"]
+
+
+def test_an_exec_that_met_the_container_ending_reports_the_reason(home):
+    failed = next(line for line in recorded("ps.jsonl").splitlines() if "Exited (97)" in line)
+    docker = (FakeDocker().on("exec", rc=1, stderr="Error response from daemon: Container x is not running")
+              .on("ps", stdout=failed).on("logs", stderr=FAILED_LOG))
+    with pytest.raises(McError, match="failed to start: git clone of x failed"):
+        backend(docker).run("a13975fe", "true")
+    assert "exec" not in docker.verbs()[1:]  # not tried again in a session known to have failed
+
+
+@pytest.mark.parametrize("rc", [contract.FAILED_EXIT, 137, 126, 1])
 def test_a_command_of_a_healthy_session_keeps_its_exit_code(home, rc):
-    docker = FakeDocker().on("exec", rc=rc).on("logs", stdout="[mc-init] session 0123abcd ready\n")
+    docker = FakeDocker().on("exec", rc=rc).on("logs", stdout="[mc-init] session ready\n")
     assert backend(docker).run("0123abcd", "true").code == rc
     assert docker.verbs() == ["exec"] + (["logs"] if rc != 1 else [])
 
