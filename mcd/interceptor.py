@@ -13,6 +13,7 @@ are not counted and not wrapped (Watch stays non-blocking: it holds no worker th
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -142,34 +143,16 @@ class CallInterceptor(grpc.ServerInterceptor):
                     return None
                 release = taken
                 context.add_callback(release)  # also when a stream is abandoned, not closed
-                info = Call()
-                if not streaming_response:
-                    tokens = identity.current.set(who), _call.set(info)
-                    code = "OK"
-                    try:
-                        return behavior(request, context)
-                    except Exception:
-                        code = "ERROR"
-                        raise
-                    finally:
-                        release()
-                        self._finish(method, who, info, _code(context, code), started)
-                        _call.reset(tokens[1])
-                        identity.current.reset(tokens[0])
+                def serving() -> contextlib.AbstractContextManager[None]:
+                    return self._serving(method, who, context, release, started)
 
-                def gen() -> Iterator[Any]:
-                    tokens = identity.current.set(who), _call.set(info)
-                    code = "OK"
-                    try:
+                if not streaming_response:
+                    with serving():
+                        return behavior(request, context)
+
+                def gen() -> Iterator[Any]:  # a stream runs when iterated, on grpc's thread
+                    with serving():
                         yield from behavior(request, context)
-                    except Exception:
-                        code = "ERROR"
-                        raise
-                    finally:
-                        release()
-                        self._finish(method, who, info, _code(context, code), started)
-                        _call.reset(tokens[1])
-                        identity.current.reset(tokens[0])
 
                 return gen()
 
@@ -188,6 +171,25 @@ class CallInterceptor(grpc.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False),
                                                         handler.request_deserializer, handler.response_serializer)
         return handler
+
+    @contextlib.contextmanager
+    def _serving(self, method: str, who: identity.Identity, context: grpc.ServicerContext,
+                 release: Callable[[], None], started: float) -> Iterator[None]:
+        """The caller's identity and call record set while the handler runs; then the slot freed
+        and the call logged (and audited)."""
+        info = Call()
+        tokens = identity.current.set(who), _call.set(info)
+        code = "OK"
+        try:
+            yield
+        except Exception:
+            code = "ERROR"
+            raise
+        finally:
+            release()
+            self._finish(method, who, info, _code(context, code), started)
+            _call.reset(tokens[1])
+            identity.current.reset(tokens[0])
 
     def _finish(self, method: str, who: identity.Identity, info: Call, code: str, started: float) -> None:
         _log_call(method, who.user, code, started, info.target)

@@ -120,6 +120,17 @@ def remove_owned(owner: str) -> None:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True)
 
 
+def make_driver(parent: Path, name: str, manifest: str = "", steps: str = "") -> Path:
+    """A path driver ``parent/name``: a Dockerfile FROM the base image with ``steps`` after it, and
+    the ``mc-driver.yaml`` text when one is given."""
+    d = parent / name
+    d.mkdir(exist_ok=True)
+    (d / "Dockerfile").write_text(f"FROM debian:bookworm-slim\n{steps}")
+    if manifest:
+        (d / "mc-driver.yaml").write_text(manifest)
+    return d
+
+
 def containers_of(owner: str) -> list[str]:
     return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mc.owner={owner}"],
                           capture_output=True, text=True, check=True).stdout.split()

@@ -15,7 +15,7 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_driver
 
 
 def write_config(directory: Path, **sections: Any) -> Path:
@@ -122,12 +122,8 @@ def start_mcd(tmp: Path, env: dict[str, str], **sections: Any) -> McdProcess:
 
 def ticker_driver(tmp: Path) -> Path:
     """A driver whose sessions write ``tick N`` every 0.2 s for two minutes (for followed logs)."""
-    ticker = tmp / "ticker"
-    ticker.mkdir(exist_ok=True)
-    (ticker / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (ticker / "mc-driver.yaml").write_text(
-        "name: ticker\ninit:\n  command: bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'\n")
-    return ticker
+    ticks = "bash -c 'for i in $(seq 1 600); do echo tick $i; sleep 0.2; done &'"
+    return make_driver(tmp, "ticker", f"name: ticker\ninit:\n  command: {ticks}\n")
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import docker
+from tests.conftest import docker, make_driver
 
 pytestmark = pytest.mark.engine
 
@@ -44,12 +44,8 @@ def test_driver_list_and_info(docker_mc):
 
 def test_custom_driver_from_a_directory_end_to_end(docker_mc, tmp_path):
     mc = docker_mc
-    d = tmp_path / "cowsay"
-    d.mkdir()
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\nRUN echo 'moo from custom' > /etc/custom-greeting\n")
-    (d / "mc-driver.yaml").write_text(
-        "name: cowsay\ndescription: test driver\nenvironment:\n  - name: GREETING\n    default: hello-default\n"
-    )
+    manifest = "name: cowsay\ndescription: test driver\nenvironment:\n  - name: GREETING\n    default: hello-default\n"
+    d = make_driver(tmp_path, "cowsay", manifest, "RUN echo 'moo from custom' > /etc/custom-greeting\n")
     out = mc.run("session", "create", "--driver", str(d), "--no-connect", "--rm",
                  "--run", "cat /etc/custom-greeting; echo $GREETING")
     assert out.returncode == 0, out.stderr
@@ -66,13 +62,11 @@ def test_custom_driver_from_a_directory_end_to_end(docker_mc, tmp_path):
 
 def test_plain_dockerfile_and_content_hash_rebuild(docker_mc, tmp_path):
     mc = docker_mc
-    d = tmp_path / "plain"
-    d.mkdir()
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\nRUN echo one > /version\n")
+    d = make_driver(tmp_path, "plain", steps="RUN echo one > /version\n")
     first = json.loads(mc.ok("driver", "build", str(d), "-o", "json"))
     again = mc.run("driver", "build", str(d))
     assert again.returncode == 0 and "Step 1" not in again.stderr  # unchanged: no rebuild
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\nRUN echo two > /version\n")
+    make_driver(tmp_path, "plain", steps="RUN echo two > /version\n")
     out = mc.run("session", "create", "--driver", str(d), "--no-connect", "--rm", "--run", "cat /version")
     assert out.stdout.strip() == "two"
     second = json.loads(mc.ok("driver", "build", str(d), "-o", "json"))
@@ -88,10 +82,7 @@ def test_plain_dockerfile_and_content_hash_rebuild(docker_mc, tmp_path):
 
 def test_invalid_driver_never_builds(docker_mc, tmp_path):
     mc = docker_mc
-    d = tmp_path / "broken"
-    d.mkdir()
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (d / "mc-driver.yaml").write_text("name: broken\nports: [eighty]\n")
+    d = make_driver(tmp_path, "broken", "name: broken\nports: [eighty]\n")
     proc = mc.run("session", "create", "--driver", str(d), "--no-connect")
     assert proc.returncode == 2
     assert f"{d}/mc-driver.yaml: ports[0]: expected a port number" in proc.stderr
@@ -100,9 +91,7 @@ def test_invalid_driver_never_builds(docker_mc, tmp_path):
 
 def test_failing_build_is_one_clear_line(docker_mc, tmp_path):
     mc = docker_mc
-    d = tmp_path / "failing"
-    d.mkdir()
-    (d / "Dockerfile").write_text(f"FROM debian:bookworm-slim\nRUN echo {mc.owner} && exit 3\n")
+    d = make_driver(tmp_path, "failing", steps=f"RUN echo {mc.owner} && exit 3\n")
     proc = mc.run("session", "create", "--driver", str(d), "--no-connect", "-o", "json")
     assert proc.returncode == 1
     assert proc.stdout == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, WORKER_NETWORK, containers_of, docker, mc_command
+from tests.conftest import ROOT, WORKER_NETWORK, containers_of, docker, make_driver, mc_command
 
 pytestmark = pytest.mark.engine
 SENTINEL = "sk-SENTINEL-77c1e0d4b2"
@@ -186,10 +186,7 @@ def test_the_users_environment_never_reaches_root(docker_mc):
 
 def test_required_driver_variable(docker_mc, tmp_path):
     mc = docker_mc
-    d = tmp_path / "needy"
-    d.mkdir()
-    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (d / "mc-driver.yaml").write_text("name: needy\nenvironment:\n  - name: NEEDED_TOKEN\n    required: true\n")
+    d = make_driver(tmp_path, "needy", "name: needy\nenvironment:\n  - name: NEEDED_TOKEN\n    required: true\n")
     proc = mc.run("session", "create", "--driver", str(d), "--no-connect")
     assert proc.returncode == 2 and "NEEDED_TOKEN" in proc.stderr
     assert containers_of(mc.owner) == []
@@ -378,10 +375,7 @@ def test_files_belong_to_a_non_root_invoking_user(docker_mc, tmp_path):
 def test_a_stop_during_a_long_init_ends_the_session_at_once(docker_mc, tmp_path):
     """Before, bash as PID 1 ignored SIGTERM until init was over: docker stop waited its full timeout."""
     mc = docker_mc
-    slow = tmp_path / "slow"
-    slow.mkdir()
-    (slow / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
-    (slow / "mc-driver.yaml").write_text("name: slow\ninit:\n  command: sleep 300\n")
+    slow = make_driver(tmp_path, "slow", "name: slow\ninit:\n  command: sleep 300\n")
     s = json.loads(mc.ok("session", "create", "--driver", str(slow), "--no-connect", "-o", "json"))
     deadline = time.monotonic() + 30
     while "running sleep 300" not in mc.ok("session", "logs", s["id"]) and time.monotonic() < deadline:
