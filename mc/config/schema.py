@@ -16,6 +16,8 @@ from mc.errors import InvalidArgument
 
 @dataclass(frozen=True)
 class Key:
+    """One key of the user config: its dotted path, type, default and help."""
+
     path: str
     type: builtins.type  # str, bool, int, list
     default: Any

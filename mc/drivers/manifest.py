@@ -29,6 +29,8 @@ def _plain_path(path: str) -> bool:
 
 @dataclass
 class EnvVar:
+    """An environment variable the driver declares."""
+
     name: str
     description: str = ""
     required: bool = False
@@ -38,6 +40,8 @@ class EnvVar:
 
 @dataclass
 class PersistentConfig:
+    """A persistent config the driver declares."""
+
     source: str
     target: str
     type: str = "directory"
@@ -46,6 +50,8 @@ class PersistentConfig:
 
 @dataclass
 class Manifest:
+    """A parsed mc-driver.yaml."""
+
     name: str
     description: str = ""
     version: str = ""

@@ -18,6 +18,8 @@ __all__ = ["SHARED_FILES", "Driver", "builtin_dir", "resolve"]
 
 @dataclass
 class Driver:
+    """A driver found on disk: its name, manifest and where it comes from."""
+
     name: str
     path: Path
     source: str  # builtin | user | path

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from mc import __version__, contract
 from mc.docker import Docker, DockerError
 from mc.docker.runner import Stream
-from mc.drivers.catalog import DriverCatalog
 from mc.engine import checks, labels
 from mc.engine.backend import Backend, Progress
 from mc.engine.exec import READY_TIMEOUT, exec_argv, failure_reason, not_running
@@ -33,18 +32,28 @@ from mc.engine.models import (
     SessionSpec,
     TerminalFacts,
 )
-from mc.engine.projects import LocalProjects, ProjectSource, info
+from mc.engine.projects import ProjectSource, info
 from mc.engine.scope import Scope
 from mc.engine.sessions import LABEL_FIELDS, LIST_FORMAT, resolve_ref, session_from_row
 from mc.engine.settings import EngineSettings
 from mc.errors import Conflict, InvalidArgument, McError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
+    from mc.drivers.catalog import DriverCatalog
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
     from mc.engine.plan import SessionPlan
 
 MAX_REFS = 256
+
+
+class _Parts:
+    """What the engine makes on first use (a command in a session needs neither), shared by every
+    scoped copy (mcd builds an image's tag once, not once per call)."""
+
+    def __init__(self, projects: ProjectSource | None, catalog: DriverCatalog | None) -> None:
+        self.projects = projects
+        self.catalog = catalog
 
 
 class LocalBackend:
@@ -55,13 +64,30 @@ class LocalBackend:
         self.docker = docker
         self.settings = settings
         self.scope = scope
-        self.projects: ProjectSource = projects or LocalProjects()
-        self.catalog = drivers or DriverCatalog(docker, settings.extra_ca, settings.driver_dirs,
-                                                settings.host_access)
+        self._parts = _Parts(projects, drivers)
         # shared by every scoped copy: each owner's lock, and the containers being made for them
         self._owner_locks: dict[str, threading.Lock] = {}
         self._making: dict[str, set[str]] = {}
         self._locks_lock = threading.Lock()
+
+    @property
+    def catalog(self) -> DriverCatalog:
+        """The drivers and their images."""
+        if self._parts.catalog is None:
+            from mc.drivers.catalog import DriverCatalog
+
+            s = self.settings
+            self._parts.catalog = DriverCatalog(self.docker, s.extra_ca, s.driver_dirs, s.host_access)
+        return self._parts.catalog
+
+    @property
+    def projects(self) -> ProjectSource:
+        """Where stored projects and their credentials come from (mcd: its database)."""
+        if self._parts.projects is None:
+            from mc.engine.projects import LocalProjects
+
+            self._parts.projects = LocalProjects()
+        return self._parts.projects
 
     def scoped(self, scope: Scope) -> LocalBackend:
         """The same engine acting for one caller (mcd: per call)."""

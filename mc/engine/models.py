@@ -15,6 +15,8 @@ Status = Literal["created", "running", "stopped", "failed", "exited", "gone", "r
 
 @dataclass(frozen=True)
 class Port:
+    """A published port."""
+
     container_port: int
     host_ip: str
     host_port: int
@@ -25,6 +27,8 @@ class Port:
 
 @dataclass(frozen=True)
 class Volume:
+    """A volume a caller asked for."""
+
     source: str  # absolute host path or a named volume
     target: str  # absolute path in the container
     read_only: bool = False
@@ -57,6 +61,8 @@ class SessionSpec:
 
 @dataclass
 class Session:
+    """A session as listed: its container, labels and state."""
+
     id: str
     name: str
     driver: str
@@ -124,6 +130,8 @@ class TerminalFacts:
 
 @dataclass
 class EnvVarInfo:
+    """A variable a driver's manifest declares."""
+
     name: str
     description: str = ""
     required: bool = False
@@ -133,6 +141,8 @@ class EnvVarInfo:
 
 @dataclass
 class PersistentConfigInfo:
+    """A persistent config a driver's manifest declares."""
+
     source: str
     target: str
     type: str = "directory"
@@ -141,6 +151,8 @@ class PersistentConfigInfo:
 
 @dataclass
 class DriverInfo:
+    """A driver as listed."""
+
     name: str
     description: str
     version: str

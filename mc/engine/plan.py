@@ -36,6 +36,8 @@ MAX_VOLUMES = 64
 
 @dataclass(frozen=True)
 class Mount:
+    """A mount of the session container."""
+
     kind: str  # bind | volume | tmpfs
     target: str
     source: str = ""
@@ -55,6 +57,8 @@ class Mount:
 
 @dataclass(frozen=True)
 class SessionPlan:
+    """Every decision about a new session, as data (see the module docstring)."""
+
     session_id: str
     container: str
     image: str

@@ -21,6 +21,8 @@ from mc.engine.models import Session
 
 @dataclass(frozen=True)
 class Scope:
+    """Who is asking (see the module docstring)."""
+
     owner: str
     admin: bool = False
     multi_user: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +49,8 @@ def session_from_row(row: dict[str, Any]) -> Session:
         exit_code = int(m.group(1)) if m else None
     ports = {Port(int(c), h.strip("[]"), int(p)) for h, p, c in _PORT_RE.findall(row.get("ports", ""))}
     try:
+        import json  # here: a command in a session by its full id lists nothing
+
         connect = json.loads(row.get("connect") or "[]")
     except ValueError:
         connect = []

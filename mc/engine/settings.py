@@ -11,6 +11,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Limits:
+    """Resource limits of a session."""
+
     cpus: str = ""  # e.g. "1.5"; "" for none
     memory: str = ""  # e.g. "4g"; "" for none
     pids: int = 4096
@@ -18,6 +20,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class EngineSettings:
+    """The engine's configuration, built by the CLI from the user config and by mcd from its own."""
+
     network: str = "mc-network"  # every session's network (mcd: the prefix of each owner's network)
     default_networks: tuple[str, ...] = ()  # extra networks every session joins
     default_volumes: tuple[str, ...] = ()  # SRC:DST[:ro] every local session mounts

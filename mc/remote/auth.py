@@ -16,6 +16,8 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class DeviceStart:
+    """The start of a device login."""
+
     verification_uri: str
     verification_uri_complete: str
     user_code: str
@@ -26,6 +28,8 @@ class DeviceStart:
 
 @dataclass(frozen=True)
 class WhoAmI:
+    """Who the server says the caller is."""
+
     user: str  # the key mcd files this caller under (the token's subject)
     name: str  # for display
     admin: bool

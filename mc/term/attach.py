@@ -69,32 +69,44 @@ class DetachFilter:
 
 @dataclass(frozen=True)
 class Stdin:
+    """Input from the terminal."""
+
     data: bytes
 
 
 @dataclass(frozen=True)
 class Resize:
+    """The terminal's new size."""
+
     rows: int
     cols: int
 
 
 @dataclass(frozen=True)
 class Signal:
+    """A signal for the command."""
+
     number: int
 
 
 @dataclass(frozen=True)
 class CloseStdin:
+    """End of input."""
+
     pass
 
 
 @dataclass(frozen=True)
 class Detach:
+    """The user detached."""
+
     pass
 
 
 @dataclass(frozen=True)
 class Reauth:
+    """A renewed token."""
+
     token: str
 
 
@@ -103,12 +115,16 @@ AttachInput = Stdin | Resize | Signal | CloseStdin | Detach | Reauth
 
 @dataclass(frozen=True)
 class Output:
+    """The command's output."""
+
     stream: str  # stdout | stderr
     data: bytes
 
 
 @dataclass(frozen=True)
 class Exited:
+    """The command ended."""
+
     code: int
     detached: bool = False
 
