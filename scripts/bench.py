@@ -134,6 +134,8 @@ class Bench:
 
     def close(self) -> None:
         self.cleanup()
+        # the network mcd made for this owner's sessions
+        sh(["docker", "network", "prune", "-f", "--filter", f"label=mc.network={self.owner}"], check=False)
         if self.mcd is not None:
             self.mcd.send_signal(signal.SIGTERM)
             self.mcd.wait(timeout=30)

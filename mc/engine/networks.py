@@ -4,24 +4,31 @@ the existing ones a caller names."""
 from __future__ import annotations
 
 import threading
+import time
 
 from mc.docker import Docker, DockerError
 from mc.engine import labels
 from mc.errors import Conflict, NotFound
 
 # Docker's check that a network name is free is not atomic: parallel creates of one name can make
-# two networks, and then no container can join either ("ambiguous"). One at a time in this process.
+# two networks, and then no container can join either ("ambiguous"). One at a time in this process;
+# and the many sessions of a burst that all found the network missing make it once, not each.
 _creating = threading.Lock()
+_made: dict[str, float] = {}  # name -> when this process last made it (or found it made)
 
 
 def ensure_network(docker: Docker, name: str, owner: str = "") -> None:
     """Create mc's network ``name`` unless it exists (an owner's own network is labelled so)."""
+    asked = time.monotonic()
     with _creating:
+        if _made.get(name, 0.0) >= asked:  # made while this caller waited
+            return
         try:
             docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", name)
         except DockerError as exc:
             if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
                 raise
+        _made[name] = time.monotonic()
 
 
 def check_networks(docker: Docker, names: tuple[str, ...]) -> None:
