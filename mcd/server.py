@@ -4,7 +4,7 @@ Parts (each in its own module): the engine (mc.engine.LocalBackend, shared by ev
 scoped per call), TrackedSessions (the gone records, reconcile, docker events), the database,
 DatabaseProjects, Users (callers as engine scopes), the OIDC Authenticator, the StreamGuard, and
 the CallInterceptor (identity, room, log line, audit). Health reflects readiness: NOT_SERVING until
-the first reconcile, and during the drain after SIGTERM.
+the first reconcile, while the Docker engine cannot be reached, and during the drain after SIGTERM.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Daemon:
         self.projects = DatabaseProjects(self.db, config.project_key, Path(config.state_dir) / "project.key")
         self.engine = LocalBackend(self.docker, engine_settings(config, self.db.instance()), Scope.system(),
                                    projects=self.projects)
-        self.sessions = TrackedSessions(self.engine, self.db)
+        self.sessions = TrackedSessions(self.engine, self.db, on_engine=self._serving)
         self.users = Users(self.db, self.projects, multi_user_keys=config.auth is not None)
         self.auth: Any = None
         if config.auth is not None:
@@ -162,11 +162,16 @@ class Daemon:
             os.umask(old_umask)
         self.server = server
         self.health.set("", NOT_SERVING)
-        self.sessions.reconcile()
+        up = self.sessions.reconcile()
         self.sessions.follow()
+        self._serving(up)  # else when the engine is reached (the events thread keeps trying)
+        log.info(json.dumps({"event": "serving", "addresses": self.addresses, "database": self.db.kind,
+                             "engine": "up" if up else "unreachable"}))
+
+    def _serving(self, engine_up: bool) -> None:
+        """Health follows the engine: without it mcd can list nothing and start nothing."""
         for name in [*SERVICE_NAMES, ""]:
-            self.health.set(name, SERVING)
-        log.info(json.dumps({"event": "serving", "addresses": self.addresses, "database": self.db.kind}))
+            self.health.set(name, SERVING if engine_up else NOT_SERVING)
 
     def stop(self, grace: float = 10.0) -> None:
         """Drain: stop taking calls, give running ones ``grace`` seconds, then end."""

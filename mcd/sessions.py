@@ -28,9 +28,11 @@ MAX_REFS = 256
 
 
 class TrackedSessions:
-    def __init__(self, engine: LocalBackend, db: Database) -> None:
+    def __init__(self, engine: LocalBackend, db: Database,
+                 on_engine: Callable[[bool], None] = lambda up: None) -> None:
         self.engine = engine
         self.db = db
+        self.on_engine = on_engine  # told when the engine is reached again (True) or lost (False)
         self._stopping = threading.Event()
         self._events: EventStream | None = None
         self._since = ""
@@ -92,10 +94,15 @@ class TrackedSessions:
             self._close([session], kill=True)
 
     # -- the mirror ------------------------------------------------------------------------------
-    def reconcile(self) -> None:
-        """Mirror every mc container, mark the vanished ones gone, and remove stopped --rm ones."""
+    def reconcile(self) -> bool:
+        """Mirror every mc container, mark the vanished ones gone, and remove stopped --rm ones.
+        False when the engine could not be listed."""
         try:
             live = self.engine.scoped(Scope.system()).sessions()
+        except McError as exc:
+            log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
+            return False
+        try:
             went = self.db.reconcile(live)
             if went:
                 log.info(json.dumps({"event": "reconciled", "gone": went}))
@@ -104,6 +111,7 @@ class TrackedSessions:
                 self._close(leftovers, kill=True)
         except McError as exc:
             log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
+        return True
 
     def follow(self) -> None:
         """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart."""
@@ -127,9 +135,15 @@ class TrackedSessions:
                             log.warning(json.dumps({"event": "recording a removal failed", "error": str(exc)}))
             except McError as exc:
                 log.warning(json.dumps({"event": "no docker events", "error": str(exc)}))
-            if self._stopping.wait(1):  # the engine went away: try again, and catch up
+            if self._stopping.is_set():
                 return
-            self.reconcile()
+            log.warning(json.dumps({"event": "engine lost"}))  # its event stream ended
+            self.on_engine(False)
+            while not self._stopping.wait(1):  # try again every second, and catch up
+                if self.reconcile():
+                    log.info(json.dumps({"event": "engine reached"}))
+                    self.on_engine(True)
+                    break
 
     def stop(self) -> None:
         self._stopping.set()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import stat
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,6 +399,86 @@ def test_idle_health_watches_take_no_room(docker_mc, tmp_path):
         channel.close()
     finally:
         daemon.stop()
+
+
+class EngineDoor:
+    """The Docker engine's socket behind a door a test can close (every connection cut, as when the
+    engine goes away) and open again."""
+
+    def __init__(self, path: Path, engine: str = "/var/run/docker.sock") -> None:
+        self.path, self.engine = path, engine
+        self.listener: socket.socket | None = None
+        self.conns: list[socket.socket] = []
+
+    def open(self) -> None:
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(self.path))
+        self.listener.listen(64)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def close(self) -> None:
+        if self.listener is None:
+            return
+        self.listener.close()
+        self.listener = None
+        self.path.unlink()
+        for c in self.conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+            c.close()
+        self.conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.engine)
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def test_health_follows_the_engine(docker_mc, tmp_path):
+    """Without its engine mcd can list nothing and start nothing: a load balancer must hear so."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    door = EngineDoor(tmp_path / "engine.sock")
+    door.open()
+    env = {k: v for k, v in docker_mc.env.items() if k != "DOCKER_HOST"}
+    daemon = start_mcd(tmp_path, env, docker={"socket": str(door.path)})
+    channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+    health = health_pb2_grpc.HealthStub(channel)
+
+    def status_within(wanted: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == wanted:
+                return True
+            time.sleep(0.1)
+        return False
+
+    try:
+        assert status_within(health_pb2.HealthCheckResponse.SERVING, 5)
+        door.close()
+        assert status_within(health_pb2.HealthCheckResponse.NOT_SERVING, 15), daemon.log.read_text()
+        door.open()
+        assert status_within(health_pb2.HealthCheckResponse.SERVING, 15), daemon.log.read_text()
+        assert '"engine lost"' in daemon.log.read_text() and '"engine reached"' in daemon.log.read_text()
+    finally:
+        channel.close()
+        daemon.stop()
+        door.close()
 
 
 def test_interactive_access_is_audited(remote):
