@@ -38,10 +38,11 @@ class TrackedSessions:
         self._since = ""
 
     # -- what callers do ---------------------------------------------------------------------------
-    def create(self, scope: Scope, spec: SessionSpec, still_wanted: Callable[[], bool] = lambda: True) -> Session:
+    def create(self, scope: Scope, spec: SessionSpec, still_wanted: Callable[[], bool] = lambda: True,
+               warn: Callable[[str], None] | None = None) -> Session:
         """Create a session; if its caller went away meanwhile (it never learns the id), remove it."""
         engine = self.engine.scoped(scope)
-        session = engine.create(spec)
+        session = engine.create(spec, warn=warn)
         if not still_wanted():
             engine.remove([session], kill=True)
             raise McError("the call was cancelled; the session was removed")

@@ -56,6 +56,7 @@ def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table
         print("persistent configs:")
         for p in d.persistent_configs:
             print(f"  {p.source} -> {p.target} ({p.type}): {p.description}")
+    print(f"models:      {', '.join(d.model_providers) + ' (--model PROVIDER/MODEL)' if d.model_providers else 'no'}")
 
 
 @app.command

@@ -17,6 +17,10 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+def warning(message: str) -> None:
+    say(f"mc: warning: {message}")
+
+
 def progress(line: str) -> None:
     """A line of progress output (a driver build), passed through to stderr as it comes."""
     sys.stderr.write(line if line.endswith("\n") else line + "\n")

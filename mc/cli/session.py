@@ -46,8 +46,8 @@ def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm:
         render.say(f"mc: creating the session on {remote} (a first use builds the driver there)")
     progress = None if quiet else render.progress
     if run is not None and rm and not (connect and tty):  # a session for one command: docker run's way
-        return backend.run_once(spec, run, progress=progress).code
-    session = backend.create(spec, progress=progress)
+        return backend.run_once(spec, run, progress=progress, warn=render.warning).code
+    session = backend.create(spec, progress=progress, warn=render.warning)
     if output == "json" and not run:
         render.emit_json(session.to_dict())
     elif not quiet:
@@ -103,6 +103,16 @@ def finished(session_id: str, result: ExecResult) -> int:
     return result.code
 
 
+def _default_model(driver: str) -> str:
+    """defaults.model, for a driver that takes its provider (for another it is no error: a default
+    is a preference, --model a demand)."""
+    default = context.config().get("defaults.model") or ""
+    if not default:
+        return ""
+    providers = context.backend().driver(driver).model_providers
+    return default if default.split("/", 1)[0] in providers else ""
+
+
 def _new_spec(**kwargs: Any) -> SessionSpec:
     from mc.engine.models import SessionSpec
 
@@ -128,6 +138,7 @@ def create(
     pids_limit: int = 0,
     ssh: bool = False,
     ssh_key: str | None = None,
+    model: str = "",
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> int:
     """Create a session from a driver and connect to it (or run a command in it).
@@ -167,6 +178,9 @@ def create(
         Run an ssh server in the session with your public key; the port is published on loopback.
     ssh_key
         Public key for --ssh (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub).
+    model
+        PROVIDER/MODEL for the driver's tool, e.g. anthropic/claude-sonnet-4-5 (default:
+        defaults.model, where the driver takes that provider; mc driver info lists them).
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """
@@ -180,8 +194,10 @@ def create(
         from mc.errors import InvalidArgument
 
         raise InvalidArgument("a local directory cannot be mounted into a remote session; use --project URL")
+    driver = driver or config.get("defaults.driver") or "goose"
     spec = _new_spec(
-        driver=driver or config.get("defaults.driver") or "goose",
+        driver=driver,
+        model=model or _default_model(driver),
         name=name,
         project=project or "",
         mount=mount or "",
@@ -221,7 +237,8 @@ def quick(target: str | None) -> int:
         project = target
     else:
         raise InvalidArgument(f"'{target}' is neither a directory nor a git URL, nor an mc command (see mc --help)")
-    spec = _new_spec(driver=config.get("defaults.driver") or "goose", mount=mount, project=project)
+    driver = config.get("defaults.driver") or "goose"
+    spec = _new_spec(driver=driver, mount=mount, project=project, model=_default_model(driver))
     return _create_and_attach(spec, connect=True, run=None, rm=False, output="table")
 
 

@@ -14,6 +14,8 @@ from mc.errors import InvalidArgument
 MANIFEST = "mc-driver.yaml"
 DEFAULT_CONNECT = ["bash", "-l"]
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROVIDER_RE = _NAME_RE
 # Where a persistent config cannot live: the project checkout and mc's own directories.
 _NOT_PERSISTENT = (APP_DIR, CONFIG_DIR, RUN_DIR, INCOMING_DIR)
 
@@ -49,6 +51,16 @@ class PersistentConfig:
 
 
 @dataclass
+class ModelSupport:
+    """How the driver's tool is told which model to use: ``env`` values with ``{provider}`` and
+    ``{model}`` filled in from ``--model PROVIDER/MODEL``; ``providers`` the ones it can use, each
+    with the variable holding its API key ("" for none)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Manifest:
     """A parsed mc-driver.yaml."""
 
@@ -63,6 +75,7 @@ class Manifest:
     volumes: list[dict[str, str]] = field(default_factory=list)
     persistent_configs: list[PersistentConfig] = field(default_factory=list)
     connect: list[str] = field(default_factory=lambda: list(DEFAULT_CONNECT))
+    model: ModelSupport | None = None  # None: the tool takes no --model
 
     def env_spec(self, name: str) -> EnvVar | None:
         return next((e for e in self.environment if e.name == name), None)
@@ -113,7 +126,7 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         data = {}
     data = c.mapping(data, "top level")
     known = {"name", "description", "version", "maintainer", "init", "environment", "ports",
-             "volumes", "persistent_configs", "connect"}
+             "volumes", "persistent_configs", "connect", "model"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise c.fail(unknown[0], f"one of {', '.join(sorted(known))}", unknown[0])
@@ -141,7 +154,7 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
             default=None if item.get("default") is None else c.string(item, "default", where),
             sensitive=c.boolean(item, "sensitive", where),
         )
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var.name):
+        if not _ENV_NAME_RE.match(var.name):
             raise c.fail(f"{where}name", "an environment variable name", var.name)
         m.environment.append(var)
     for i, port in enumerate(c.sequence(data, "ports")):
@@ -184,7 +197,31 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
             m.connect = list(command)
         else:
             raise c.fail("connect.command", "a command (string or list of strings)", command)
+    if data.get("model") is not None:
+        m.model = _model(c, c.mapping(data["model"], "model"))
     return m
+
+
+def _model(c: _Checker, data: dict) -> ModelSupport:
+    unknown = sorted(set(data) - {"env", "providers"})
+    if unknown:
+        raise c.fail(f"model.{unknown[0]}", "env or providers", unknown[0])
+    support = ModelSupport()
+    for name in c.mapping(data.get("env"), "model.env"):
+        if not isinstance(name, str) or not _ENV_NAME_RE.match(name) or name.startswith("MC_"):
+            raise c.fail("model.env", "environment variable names (not MC_*)", name)
+        support.env[name] = c.string(data["env"], name, "model.env.", required=True)
+    if not support.env or not any("{model}" in v for v in support.env.values()):
+        raise c.fail("model.env", "a variable whose value has {model}", data.get("env"))
+    for name, key in c.mapping(data.get("providers"), "model.providers").items():
+        if not isinstance(name, str) or not _PROVIDER_RE.match(name):
+            raise c.fail("model.providers", "provider names (lowercase letters, digits, '-', '_', '.')", name)
+        if key is not None and not (isinstance(key, str) and (key == "" or _ENV_NAME_RE.match(key))):
+            raise c.fail(f"model.providers.{name}", "the variable of its API key, or nothing", key)
+        support.providers[name] = key or ""
+    if not support.providers:
+        raise c.fail("model.providers", "at least one provider", None)
+    return support
 
 
 def load(directory: Path) -> Manifest:
@@ -203,9 +240,11 @@ def load(directory: Path) -> Manifest:
 
 
 def from_dict(data: dict[str, Any]) -> Manifest:
-    m = Manifest(**{k: v for k, v in data.items() if k not in ("environment", "persistent_configs")})
+    m = Manifest(**{k: v for k, v in data.items() if k not in ("environment", "persistent_configs", "model")})
     m.environment = [EnvVar(**e) for e in data.get("environment", [])]
     m.persistent_configs = [PersistentConfig(**p) for p in data.get("persistent_configs", [])]
+    if data.get("model"):
+        m.model = ModelSupport(**data["model"])
     return m
 
 

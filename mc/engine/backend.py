@@ -15,11 +15,12 @@ from typing import Protocol
 from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
 
 Progress = Callable[[str], None]  # lines of progress (a driver build) for whoever shows them
+Warn = Callable[[str], None]  # what the caller should know: it works, but probably not as meant
 
 
 class Backend(Protocol):
     # sessions ------------------------------------------------------------------------------
-    def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Progress | None = None, warn: Warn | None = None) -> Session:
         """Create and start a session; builds the driver image on first use."""
 
     def sessions(self) -> builtins.list[Session]:
@@ -51,7 +52,8 @@ class Backend(Protocol):
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         """Run a shell command line in the session, output streamed, no terminal."""
 
-    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None,
+                 warn: Warn | None = None) -> ExecResult:
         """A session for one shell command (``create --rm --run``): output streamed, no terminal,
         removed when the command ends; a failed start raises with its reason."""
 

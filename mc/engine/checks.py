@@ -94,6 +94,18 @@ def check_ssh_key(key: str) -> str:
     return key
 
 
+_MODEL = re.compile(r"^([a-z0-9][a-z0-9_.-]{0,62})/([A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199})$")
+
+
+def check_model(value: str) -> tuple[str, str]:
+    """``PROVIDER/MODEL`` (the model may itself have slashes: openrouter/anthropic/claude-...)."""
+    m = _MODEL.match(value)
+    if not m:
+        shown = value if len(value) <= 80 and value.isprintable() else value[:80].encode("unicode_escape").decode()
+        raise InvalidArgument(f"--model {shown!r}: expected PROVIDER/MODEL, e.g. anthropic/claude-sonnet-4-5")
+    return m.group(1), m.group(2)
+
+
 def check_name(name: str) -> str:
     if name and not _NAME.match(name):
         raise InvalidArgument(

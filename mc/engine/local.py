@@ -19,7 +19,7 @@ from mc import __version__, contract
 from mc.docker import Docker, DockerError
 from mc.docker.runner import Stream
 from mc.engine import checks, labels
-from mc.engine.backend import Backend, Progress
+from mc.engine.backend import Backend, Progress, Warn
 from mc.engine.exec import READY_TIMEOUT, exec_argv, failure_reason, not_running
 from mc.engine.models import (
     DriverInfo,
@@ -131,6 +131,7 @@ class LocalBackend:
             ports=list(m.ports),
             persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
                                 for p in m.persistent_configs],
+            model_providers=sorted(m.model.providers) if m.model else [],
         )
 
     def drivers(self) -> builtins.list[DriverInfo]:
@@ -149,11 +150,11 @@ class LocalBackend:
         return self.catalog.prune()
 
     # -- create ------------------------------------------------------------------------------
-    def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Progress | None = None, warn: Warn | None = None) -> Session:
         """Resolve the driver, plan the session (every check), and launch it."""
         from mc.engine.launch import launch
 
-        plan, driver = self._plan(spec)
+        plan, driver = self._plan(spec, warn=warn)
         with self._room(plan.container):
             launch(self.docker, plan, gid=self.settings.gid,
                    ensure_image=lambda: self.catalog.build(driver, progress=progress))
@@ -164,7 +165,8 @@ class LocalBackend:
             session = self.get(session.id)
         return session
 
-    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None,
+                 warn: Warn | None = None) -> ExecResult:
         """A session for one shell command, its output on this terminal: the container runs the
         command after its init and is removed when it ends (docker run's own composition: one
         docker call, however the caller goes away). A failed init is an error with its reason."""
@@ -172,7 +174,7 @@ class LocalBackend:
 
         from mc.engine.launch import run_attached
 
-        plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command)
+        plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command, warn=warn)
         with self._room(plan.container):
             result = run_attached(self.docker, plan, gid=self.settings.gid,
                                   ensure_image=lambda: self.catalog.build(driver, progress=progress))
@@ -180,9 +182,9 @@ class LocalBackend:
             raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
         return ExecResult(result.code)
 
-    def _plan(self, spec: SessionSpec, once: str = "") -> tuple[SessionPlan, Driver]:
+    def _plan(self, spec: SessionSpec, once: str = "", warn: Warn | None = None) -> tuple[SessionPlan, Driver]:
         """Resolve what the plan needs from outside (driver, mount, project, default volumes), plan,
-        and check the extra networks exist."""
+        check the extra networks exist, and pass the plan's warnings on."""
         import os
         import secrets
         from datetime import UTC, datetime
@@ -210,6 +212,9 @@ class LocalBackend:
             persist_root=settings.data_root or _data_dir(), once=once,
         )
         check_networks(self.docker, plan.extra_networks)
+        if warn is not None:
+            for warning in plan.warnings:
+                warn(warning)
         return plan, driver
 
     @contextlib.contextmanager

@@ -57,6 +57,7 @@ class SessionSpec:
     ssh: bool = False
     ssh_public_key: str = ""
     remove_on_exit: bool = False  # --rm with --run: the engine removes the session when the command ends
+    model: str = ""  # PROVIDER/MODEL for the driver's tool (its manifest says how it is told)
 
 
 @dataclass
@@ -163,6 +164,7 @@ class DriverInfo:
     environment: builtins.list[EnvVarInfo] = field(default_factory=builtins.list)
     ports: builtins.list[int] = field(default_factory=builtins.list)
     persistent_configs: builtins.list[PersistentConfigInfo] = field(default_factory=builtins.list)
+    model_providers: builtins.list[str] = field(default_factory=builtins.list)  # what --model may name
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -78,6 +78,7 @@ class SessionPlan:
     persist_dir: Path | None = None  # a local directory mounted at /mc-config (made before, removed on failure)
     owner: str = ""
     auto_remove: bool = False  # a session for one command: docker removes it when the command ends
+    warnings: tuple[str, ...] = ()  # for the caller: the session works, but probably not as meant
 
     def create_args(self) -> list[str]:
         """``docker create`` (or ``run -d``) arguments after the verb; values follow their flags as
@@ -203,6 +204,11 @@ def plan_session(
         env.update(project_env)
         if settings.ssh_scan:
             env["MC_SSH_SCAN"] = " ".join(settings.ssh_scan)
+    warnings: list[str] = []
+    if spec.model:
+        model_env, warning = _model_env(spec.model, driver, plain, private)
+        env.update(model_env)
+        warnings += [warning] if warning else []
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -247,4 +253,28 @@ def plan_session(
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
         ports=tuple(sorted({*ports, *((22,) if spec.ssh else ())})), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
         pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
+        warnings=tuple(warnings),
     )
+
+
+def _model_env(value: str, driver: Driver, plain: dict[str, str], private: dict[str, str]
+               ) -> tuple[dict[str, str], str]:
+    """The variables that tell the driver's tool to use ``PROVIDER/MODEL`` (over the driver's
+    defaults), and a warning when the provider's API key is not among the session's variables (a
+    login kept in the persistent config may still serve, so it is not an error)."""
+    provider, model = checks.check_model(value)
+    support = driver.manifest.model
+    if support is None:
+        raise InvalidArgument(f"driver {driver.name} does not take --model (its tool is set up inside the session)")
+    if provider not in support.providers:
+        raise InvalidArgument(f"--model {value}: driver {driver.name} cannot use provider '{provider}' "
+                              f"(it takes {', '.join(sorted(support.providers))})")
+    clash = sorted(set(support.env) & set(private))
+    if clash:
+        raise InvalidArgument(f"--model and -e {clash[0]} both choose the model; give one")
+    env = {k: v.replace("{provider}", provider).replace("{model}", model) for k, v in support.env.items()}
+    key = support.providers[provider]
+    warning = ""
+    if key and not (plain.get(key) or private.get(key)):
+        warning = f"{key} is not set: {driver.name} needs it, or a login of its own, to use {provider}"
+    return env, warning

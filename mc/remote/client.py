@@ -20,7 +20,7 @@ from mc.api.v1 import (
     session_pb2,
     session_pb2_grpc,
 )
-from mc.engine.backend import Backend, Progress
+from mc.engine.backend import Backend, Progress, Warn
 from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
 from mc.errors import InvalidArgument, McError, NotFound, PermissionDenied
 from mc.remote import convert
@@ -93,11 +93,14 @@ class RemoteBackend:
 
     # -- sessions -------------------------------------------------------------------------------
     @_call
-    def create(self, spec: SessionSpec, *, progress: Progress | None = None) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Progress | None = None, warn: Warn | None = None) -> Session:
         if spec.mount or spec.volumes:
             raise InvalidArgument("a local directory cannot be mounted into a remote session; use a project URL")
         resp = self.session_stub.Create(session_pb2.CreateRequest(spec=convert.spec_to_pb(spec)),
                                         timeout=SLOW_TIMEOUT, metadata=self._meta())
+        if warn is not None:
+            for warning in resp.warnings:
+                warn(warning)
         return convert.session_from_pb(resp.session)
 
     @_call
@@ -216,12 +219,13 @@ class RemoteBackend:
         return self._attach(ref, ["bash", "-lc", command], tty=False, interactive=False, terminal=None,
                             end_session=end_session)
 
-    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None) -> ExecResult:
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None,
+                 warn: Warn | None = None) -> ExecResult:
         """Create, then run with ``end_session``: mcd removes the session when the command ends,
         or when this client goes away at any step."""
         from dataclasses import replace
 
-        session = self.create(replace(spec, remove_on_exit=True), progress=progress)
+        session = self.create(replace(spec, remove_on_exit=True), progress=progress, warn=warn)
         try:
             return self.run(session.id, command, end_session=True)
         except McError:

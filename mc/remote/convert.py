@@ -59,7 +59,7 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
     return session_pb2.SessionSpec(
         driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
-        remove_on_exit=s.remove_on_exit,
+        remove_on_exit=s.remove_on_exit, model=s.model,
     )
 
 
@@ -68,7 +68,7 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
     return SessionSpec(
         driver=m.driver, name=m.name, project=m.project, networks=list(m.networks), env=dict(m.env),
         ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
-        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit,
+        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model,
     )
 
 
@@ -81,6 +81,7 @@ def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
                      for e in d.environment],
         persistent_configs=[driver_pb2.PersistentConfig(source=p.source, target=p.target, type=p.type,
                                                         description=p.description) for p in d.persistent_configs],
+        model_providers=d.model_providers,
     )
 
 
@@ -92,6 +93,7 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
                      for e in m.environment],
         persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
                             for p in m.persistent_configs],
+        model_providers=list(m.model_providers),
     )
 
 

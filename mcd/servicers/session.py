@@ -40,9 +40,11 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
 
     @unary
     def Create(self, request: session_pb2.CreateRequest, context: grpc.ServicerContext) -> session_pb2.CreateResponse:
-        session = self.sessions.create(self.scope(), spec_from_pb(request.spec), still_wanted=context.is_active)
+        warnings: list[str] = []
+        session = self.sessions.create(self.scope(), spec_from_pb(request.spec), still_wanted=context.is_active,
+                                       warn=warnings.append)
         note(session.id, session.driver)
-        return session_pb2.CreateResponse(session=session_to_pb(session))
+        return session_pb2.CreateResponse(session=session_to_pb(session), warnings=warnings)
 
     @unary
     def List(self, request: session_pb2.ListRequest, context: grpc.ServicerContext) -> session_pb2.ListResponse:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import docker, make_driver
+from tests.conftest import containers_of, docker, make_driver
 
 pytestmark = pytest.mark.engine
 
@@ -124,3 +124,38 @@ def test_ssh_login_with_the_users_key(docker_mc):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh_dir / "other")], check=True)
     argv[2] = str(ssh_dir / "other")
     assert subprocess.run(argv, capture_output=True, text=True, timeout=30).returncode != 0
+
+
+# --model read back through each tool (or, for Claude Code, which needs a login to say, the variable
+# it reads in the session user's environment)
+MODEL_READBACK = {
+    "goose": ("openai/gpt-4o", "goose info -v", ["GOOSE_PROVIDER: openai", "GOOSE_MODEL: gpt-4o"]),
+    "claude-code": ("anthropic/claude-opus-4-1", "printenv ANTHROPIC_MODEL", ["claude-opus-4-1"]),
+    "opencode": ("openai/gpt-4.1", "opencode debug config", ['"model": "openai/gpt-4.1"']),
+    "aider": ("openai/gpt-4o", "timeout 120 aider --exit --yes-always --no-git --no-check-update "
+              "--no-show-release-notes --no-show-model-warnings </dev/null", ["Main model: openai/gpt-4o"]),
+}
+
+
+@pytest.mark.parametrize("driver", list(MODEL_READBACK))
+def test_the_model_reaches_each_tools_own_setting(docker_mc, driver):
+    mc = docker_mc
+    model, command, expected = MODEL_READBACK[driver]
+    proc = mc.run("session", "create", "--driver", driver, "--model", model, "--no-connect", "--rm", "--run", command,
+                  timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for line in expected:
+        assert line in proc.stdout, proc.stdout[-3000:]
+    key = "ANTHROPIC_API_KEY" if driver == "claude-code" else "OPENAI_API_KEY"
+    assert f"mc: warning: {key} is not set" in proc.stderr  # no key configured in the test's config
+    assert f"{model.split('/')[0]}" in json.loads(mc.ok("driver", "info", driver, "-o", "json"))["model_providers"]
+
+
+def test_a_model_the_driver_cannot_take_is_refused_before_anything_is_made(docker_mc):
+    mc = docker_mc
+    for driver, model, message in [("base", "anthropic/x", "driver base does not take --model"),
+                                   ("claude-code", "openai/gpt-4o", "cannot use provider 'openai'"),
+                                   ("goose", "gpt-4o", "expected PROVIDER/MODEL")]:
+        proc = mc.run("session", "create", "--driver", driver, "--model", model, "--no-connect")
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert containers_of(mc.owner) == []

@@ -521,3 +521,19 @@ def test_a_remote_rm_session_goes_with_its_vanished_client(remote):
     while containers_of(mc.owner) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert containers_of(mc.owner) == []
+
+
+def test_a_model_through_mcd(remote):
+    """--model is checked by mcd's engine, and its warning reaches the client."""
+    mc = remote.mc
+    proc = mc.run("-r", "t", "session", "create", "--driver", "claude-code", "--model", "anthropic/claude-opus-4-1",
+                  "--no-connect", "--rm", "--run", "printenv ANTHROPIC_MODEL", timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "claude-opus-4-1"
+    assert "mc: warning: ANTHROPIC_API_KEY is not set" in proc.stderr
+    bad = mc.run("-r", "t", "session", "create", "--driver", "claude-code", "--model", "openai/gpt-4o", "--no-connect")
+    assert bad.returncode == 2 and bad.stderr.splitlines()[-1] == \
+        "mc: error: --model openai/gpt-4o: driver claude-code cannot use provider 'openai' (it takes anthropic)"
+    assert json.loads(mc.ok("-r", "t", "driver", "info", "claude-code", "-o", "json"))["model_providers"] == \
+        ["anthropic"]
+    assert json.loads(mc.ok("-r", "t", "session", "list", "-o", "json")) == []

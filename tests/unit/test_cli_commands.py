@@ -11,7 +11,7 @@ import pytest
 
 from mc.cli import context
 from mc.cli.main import run
-from mc.engine.models import ExecResult, Session, SessionSpec
+from mc.engine.models import DriverInfo, ExecResult, Session, SessionSpec
 from mc.errors import McError
 
 
@@ -20,10 +20,17 @@ class RecordingBackend:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     run_fails: bool = False
     result: ExecResult = field(default_factory=lambda: ExecResult(0))
+    warnings: list[str] = field(default_factory=list)  # what the engine's plan would warn of
+    providers: list[str] = field(default_factory=list)  # the drivers' model providers
 
-    def create(self, spec: SessionSpec, *, progress: Any = None) -> Session:
+    def create(self, spec: SessionSpec, *, progress: Any = None, warn: Any = None) -> Session:
         self.calls.append(("create", spec))
+        for w in self.warnings:
+            warn(w)
         return Session(id="0123abcd", name="0123abcd", driver=spec.driver, status="running", owner="me")
+
+    def driver(self, name: str) -> DriverInfo:
+        return DriverInfo(name, "", "", "builtin", "", "img", model_providers=self.providers)
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         self.calls.append(("run", (ref, command, end_session)))
@@ -31,7 +38,7 @@ class RecordingBackend:
             raise McError("session 0123abcd failed to start: git clone failed")
         return self.result
 
-    def run_once(self, spec: SessionSpec, command: str, *, progress: Any = None) -> ExecResult:
+    def run_once(self, spec: SessionSpec, command: str, *, progress: Any = None, warn: Any = None) -> ExecResult:
         self.calls.append(("run_once", (spec, command)))
         if self.run_fails:
             raise McError("session 0123abcd failed to start: git clone failed")
@@ -107,3 +114,20 @@ def test_bad_input_never_reaches_the_engine(backend, capsys):
     assert run(["session", "create", "--driver", "base", "--port", "http", "--no-connect"]) == 2
     assert backend.calls == []
     assert all(line.startswith("mc: error: ") for line in capsys.readouterr().err.strip().splitlines())
+
+
+def test_a_warning_of_the_engine_is_one_line_and_the_session_is_made(backend, capsys):
+    backend.warnings = ["OPENAI_API_KEY is not set: goose needs it, or a login of its own, to use openai"]
+    assert run(["session", "create", "--driver", "goose", "--no-connect", "--model", "openai/gpt-4o"]) == 0
+    assert backend.calls[0][1].model == "openai/gpt-4o"
+    assert "mc: warning: OPENAI_API_KEY is not set" in capsys.readouterr().err
+
+
+def test_the_default_model_applies_where_the_driver_takes_its_provider(backend, capsys):
+    assert run(["config", "set", "defaults.model", "anthropic/claude-sonnet-4-5"]) == 0
+    backend.providers = ["anthropic", "openai"]
+    assert run(["session", "create", "--driver", "goose", "--no-connect"]) == 0
+    backend.providers = []  # a driver without models (base): a default is no error
+    assert run(["session", "create", "--driver", "base", "--no-connect"]) == 0
+    assert run(["session", "create", "--driver", "goose", "--no-connect", "--model", "openai/o3"]) == 0
+    assert [spec.model for _, spec in backend.calls] == ["anthropic/claude-sonnet-4-5", "", "openai/o3"]

@@ -85,6 +85,19 @@ def test_spec_example_parses_once_its_persistent_source_leaves_app():
 def test_builtin_manifests_are_valid(name):
     m = manifest.load(ROOT / "drivers" / name)
     assert m.name == name and m.description
+    assert (m.model is None) is (name == "base")  # every agent's tool takes --model
+
+
+def test_a_model_section_survives_the_memo(tmp_path):
+    d = tmp_path / "tool"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (d / manifest.MANIFEST).write_text("name: tool\nmodel:\n  env: {TOOL_MODEL: '{provider}:{model}'}\n"
+                                       "  providers: {anthropic: ANTHROPIC_API_KEY, ollama: }\n")
+    for _ in range(2):  # parsed, then remembered
+        m = manifest.load(d)
+        assert m.model == manifest.ModelSupport({"TOOL_MODEL": "{provider}:{model}"},
+                                                {"anthropic": "ANTHROPIC_API_KEY", "ollama": ""})
 
 
 @pytest.mark.parametrize(
@@ -113,6 +126,15 @@ def test_builtin_manifests_are_valid(name):
         ("name: x\ninit: /start.sh", "init", "a mapping"),
         ("name: x\nconnect:\n  command: 5", "connect.command", "a command"),
         ("name: x\nflavour: spicy", "flavour", "one of"),
+        ("name: x\nmodel: anthropic", "model", "a mapping"),
+        ("name: x\nmodel:\n  env: {M: x}\n  providers: {a: A_KEY}", "model.env", "{model}"),
+        ("name: x\nmodel:\n  env: {MC_UID: '{model}'}\n  providers: {a: A_KEY}", "model.env", "not MC_*"),
+        ("name: x\nmodel:\n  env: {M: '{model}'}", "model.providers", "a mapping"),
+        ("name: x\nmodel:\n  env: {M: '{model}'}\n  providers: {Bad Name: K}", "model.providers", "provider names"),
+        ("name: x\nmodel:\n  env: {M: '{model}'}\n  providers: {a: 'not a var'}", "model.providers.a",
+         "the variable of its API key"),
+        ("name: x\nmodel:\n  env: {M: '{model}'}\n  providers: {a: K}\n  default: a/b", "model.default",
+         "env or providers"),
     ],
 )
 def test_broken_manifests_name_file_field_and_expectation(text, field, expected):

@@ -21,7 +21,7 @@ class DriverVariable(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., required: _Optional[bool] = ..., default: _Optional[str] = ..., sensitive: _Optional[bool] = ...) -> None: ...
 
 class Driver(_message.Message):
-    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports", "persistent_configs")
+    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports", "persistent_configs", "model_providers")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class Driver(_message.Message):
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
     PERSISTENT_CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     version: str
@@ -40,7 +41,8 @@ class Driver(_message.Message):
     environment: _containers.RepeatedCompositeFieldContainer[DriverVariable]
     ports: _containers.RepeatedScalarFieldContainer[int]
     persistent_configs: _containers.RepeatedCompositeFieldContainer[PersistentConfig]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ...) -> None: ...
+    model_providers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ..., model_providers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PersistentConfig(_message.Message):
     __slots__ = ("source", "target", "type", "description")

@@ -180,3 +180,44 @@ def test_ports_and_ssh():
         plan(SessionSpec(driver="tool", ssh=True, ssh_public_key="-----BEGIN OPENSSH PRIVATE KEY-----"))
     with pytest.raises(InvalidArgument, match="at most"):
         plan(SessionSpec(driver="tool", ports=list(range(1000, 1100))))
+
+
+MODEL_TOOL = MANIFEST + """
+model:
+  env: {TOOL_PROVIDER: "{provider}", TOOL_CONFIG: '{"model": "{provider}/{model}"}'}
+  providers: {anthropic: ANTHROPIC_API_KEY, openai: OPENAI_API_KEY, ollama: }
+"""
+
+
+def model_plan(model: str, env: dict[str, str] | None = None, text: str = MODEL_TOOL, settings=LOCAL):
+    return plan_session(SessionSpec(driver="tool", model=model, env=env or {}), driver(text), "img", settings,
+                        Scope.local("me"), session_id="0123abcd", created="2026-01-02T03:04:05Z", version="9.9")
+
+
+def test_a_model_reaches_the_tools_own_variables():
+    p = model_plan("anthropic/claude-sonnet-4-5")
+    assert p.env["TOOL_PROVIDER"] == "anthropic"
+    assert p.env["TOOL_CONFIG"] == '{"model": "anthropic/claude-sonnet-4-5"}'
+    assert p.warnings == ()  # the configured key is there (LOCAL's service_env)
+    nested = model_plan("ollama/library/qwen3:8b")  # a model name may have slashes and tags
+    assert nested.env["TOOL_CONFIG"] == '{"model": "ollama/library/qwen3:8b"}' and nested.warnings == ()
+
+
+def test_a_provider_without_its_key_is_a_warning_not_an_error():
+    p = model_plan("openai/gpt-4o")
+    assert p.env["TOOL_PROVIDER"] == "openai"
+    assert p.warnings == ("OPENAI_API_KEY is not set: tool needs it, or a login of its own, to use openai",)
+    assert model_plan("openai/gpt-4o", env={"OPENAI_API_KEY": "k"}).warnings == ()
+
+
+@pytest.mark.parametrize(("model", "text", "env", "message"), [
+    ("anthropic/x", MANIFEST, None, "driver tool does not take --model"),
+    ("mistral/large", MODEL_TOOL, None, "cannot use provider 'mistral' .it takes anthropic, ollama, openai."),
+    ("claude-sonnet", MODEL_TOOL, None, "expected PROVIDER/MODEL"),
+    ('anthropic/x", "evil": "1', MODEL_TOOL, None, "expected PROVIDER/MODEL"),
+    ("anthropic/" + "m" * 300, MODEL_TOOL, None, "expected PROVIDER/MODEL"),
+    ("anthropic/x", MODEL_TOOL, {"TOOL_PROVIDER": "openai"}, "--model and -e TOOL_PROVIDER both choose"),
+])
+def test_a_model_the_driver_cannot_take_is_one_clear_error(model, text, env, message):
+    with pytest.raises(InvalidArgument, match=message):
+        model_plan(model, env=env, text=text)

@@ -26,7 +26,7 @@ def test_session_round_trip():
 def test_a_spec_from_the_wire_never_carries_host_paths():
     spec = SessionSpec(driver="base", name="n", project="p", networks=["a"], env={"K": "v"}, ports=[1], cpus="1",
                        memory="1g", pids_limit=9, ssh=True, ssh_public_key="ssh-ed25519 A", remove_on_exit=True,
-                       mount="/home/me")
+                       mount="/home/me", model="anthropic/claude-sonnet-4-5")
     back = convert.spec_from_pb(convert.spec_to_pb(spec))
     assert back.mount == "" and back.volumes == []
     assert back == SessionSpec(**{**spec.__dict__, "mount": ""})
@@ -34,7 +34,7 @@ def test_a_spec_from_the_wire_never_carries_host_paths():
 
 def test_driver_and_project_round_trips():
     d = DriverInfo("goose", "d", "1", "builtin", "/x", "img", True, [EnvVarInfo("A", "a", True, "1", False)], [22],
-                   [PersistentConfigInfo("~/.g", "/mc-config/g", "directory", "g")])
+                   [PersistentConfigInfo("~/.g", "/mc-config/g", "directory", "g")], ["anthropic", "openai"])
     assert convert.driver_from_pb(convert.driver_to_pb(d)) == DriverInfo(**{**d.__dict__, "path": ""})
     p = ProjectInfo("h/a/b", "https://h/a/b.git", "b", "token", "", "sha256:1", "bot", "alice")
     assert convert.project_from_pb(convert.project_to_pb(p)) == p
