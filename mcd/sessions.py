@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mc.engine.backend import Warn
 from mc.engine.local import EventStream, LocalBackend
 from mc.engine.models import Session, SessionSpec
 from mc.engine.scope import Scope
@@ -39,7 +40,7 @@ class TrackedSessions:
 
     # -- what callers do ---------------------------------------------------------------------------
     def create(self, scope: Scope, spec: SessionSpec, still_wanted: Callable[[], bool] = lambda: True,
-               warn: Callable[[str], None] | None = None) -> Session:
+               warn: Warn | None = None) -> Session:
         """Create a session; if its caller went away meanwhile (it never learns the id), remove it."""
         engine = self.engine.scoped(scope)
         session = engine.create(spec, warn=warn)

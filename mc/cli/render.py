@@ -18,6 +18,7 @@ def say(message: str) -> None:
 
 
 def warning(message: str) -> None:
+    """Something the user should know although the command goes on (the engine's ``warn``)."""
     say(f"mc: warning: {message}")
 
 
