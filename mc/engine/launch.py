@@ -81,11 +81,14 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
     made_dir = _make_dir(plan.persist_dir)
     try:
         for attempt in range(3):
-            result = _run_attached(docker, plan, gid)
-            if not result.docker_error:
-                return result
+            try:
+                result = _run_attached(docker, plan, gid)
+                if not result.docker_error:
+                    return result
+                exc = DockerError(docker.argv("run", plan.container), result.code, result.docker_error)
+            except DockerError as failed:  # the create of a session with secrets
+                exc = failed
             docker.run("rm", "-f", plan.container, check=False)
-            exc = DockerError(docker.argv("run", plan.container), result.code, result.docker_error)
             if attempt < 2 and exc.is_a(ImageMissing):
                 ensure_image()
             elif attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
