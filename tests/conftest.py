@@ -33,6 +33,43 @@ def host_ca_dir() -> str:
     return d if os.path.isdir(d) and any(Path(d).glob("*.crt")) else ""
 
 
+def build_test_image(directory: Path, name: str) -> str:
+    """A test image built from ``directory`` once per content (``mc-test-NAME:HASH``), under a lock
+    shared by the workers; pip and npm in it trust the host's extra CAs, as driver builds do."""
+    import fcntl
+    import hashlib
+    import shutil
+    import tempfile
+
+    from mc.drivers.build import ca_bundle, extra_ca_paths
+
+    bundle = ca_bundle(extra_ca_paths([host_ca_dir()] if host_ca_dir() else []))
+    digest = hashlib.sha256(bundle)
+    for f in sorted(directory.iterdir()):
+        digest.update(f.name.encode() + f.read_bytes())
+    tag = f"mc-test-{name}:{digest.hexdigest()[:12]}"
+    RUN_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(RUN_CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0:
+            return tag
+        with tempfile.TemporaryDirectory() as tmp:
+            context = Path(tmp) / "context"
+            shutil.copytree(directory, context)
+            if bundle:
+                (context / "mc-test-ca.pem").write_bytes(bundle)
+                lines = []
+                for line in (context / "Dockerfile").read_text().splitlines():
+                    lines.append(line)
+                    if line.upper().startswith("FROM "):
+                        lines += ["COPY mc-test-ca.pem /etc/mc-test-ca.pem",
+                                  "ENV PIP_CERT=/etc/mc-test-ca.pem SSL_CERT_FILE=/etc/mc-test-ca.pem"]
+                (context / "Dockerfile").write_text("\n".join(lines) + "\n")
+            subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True,
+                           env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=1200)
+    return tag
+
+
 @dataclass
 class McEnv:
     """An isolated mc home and owner; ``run`` invokes the real CLI as a subprocess."""
@@ -136,5 +173,7 @@ def containers_of(owner: str) -> list[str]:
                           capture_output=True, text=True, check=True).stdout.split()
 
 
-def docker(*args: str, check: bool = True) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
+def docker(*args: str, check: bool = True, stderr: bool = False) -> str:
+    """The docker CLI's output (``stderr``: with its error output after it, as for ``docker logs``)."""
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+    return proc.stdout + proc.stderr if stderr else proc.stdout

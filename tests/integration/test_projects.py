@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import subprocess
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RUN_CACHE, containers_of, docker
+from tests.conftest import build_test_image, containers_of, docker
 
 pytestmark = pytest.mark.engine
 HERE = Path(__file__).resolve().parent.parent / "gitserver"
@@ -21,17 +19,7 @@ SENTINEL = "sk-DRIVERFLOW-5e1d0c7a"
 
 
 def _gitserver_image() -> str:
-    digest = hashlib.sha256()
-    for f in sorted(HERE.iterdir()):
-        digest.update(f.name.encode() + f.read_bytes())
-    tag = f"mc-test-gitserver:{digest.hexdigest()[:12]}"
-    RUN_CACHE.mkdir(parents=True, exist_ok=True)
-    with open(RUN_CACHE / "gitserver.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
-            subprocess.run(["docker", "build", "-q", "-t", tag, str(HERE)], check=True, capture_output=True,
-                           env={**os.environ, "DOCKER_BUILDKIT": "0"})
-    return tag
+    return build_test_image(HERE, "gitserver")
 
 
 @pytest.fixture
