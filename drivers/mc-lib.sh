@@ -8,6 +8,7 @@
 #   secrets/env          the session's environment: KEY=VALUE records separated by NUL bytes. It is
 #                        read, never sourced: no key or value is ever run as code.
 #   secrets/git_ssh_key  secrets/git_token   the project's credentials (MC_GIT_SSH_KEY, MC_GIT_TOKEN)
+#   secrets/mcp          the session's MCP servers in its tool's form (MC_MCP_FILE), for the driver's init
 #   exit code 97         a start step failed (the reason is in /run/mc/failed and the log)
 
 # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -1,4 +1,5 @@
-"""Projects in mcd: one encrypted store per owner, records in the database, one service key."""
+"""Projects and MCP servers in mcd: one encrypted store of each per owner, records in the database,
+one service key."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mc.mcp.store import McpStore
 from mc.projects.crypto import Cipher, parse_keys
 from mc.projects.store import ProjectAccess, ProjectStore
 from mcd.store.db import Database, DbRecords
@@ -44,3 +46,14 @@ class DatabaseProjects:
             moved[pid] = cipher.encrypt(json.dumps(record).encode(), pid)
         target.transact(lambda records: records.update(moved))
         source.transact(lambda records: [records.pop(pid, None) for pid in moved])
+
+
+class DatabaseMcps:
+    """``for_owner(owner)`` is that user's MCP store, under the same service key as projects."""
+
+    def __init__(self, projects: DatabaseProjects) -> None:
+        self.projects = projects
+
+    def for_owner(self, owner: str) -> McpStore:
+        return McpStore(DbRecords(self.projects.db, owner, "mcps"), self.projects.cipher(),
+                        f"database {self.projects.db.where}")

@@ -30,6 +30,8 @@ from mc.api.v1 import (
     auth_pb2_grpc,
     driver_pb2,
     driver_pb2_grpc,
+    mcp_pb2,
+    mcp_pb2_grpc,
     project_pb2,
     project_pb2_grpc,
     session_pb2,
@@ -46,7 +48,7 @@ from mcd.guard import StreamGuard
 from mcd.health import NOT_SERVING, SERVING, Health
 from mcd.health import SERVICE_NAME as HEALTH_SERVICE
 from mcd.interceptor import OPEN_METHODS, CallInterceptor, Slots
-from mcd.projects import DatabaseProjects
+from mcd.projects import DatabaseMcps, DatabaseProjects
 from mcd.sessions import TrackedSessions
 from mcd.store.db import Database
 from mcd.users import Users
@@ -66,6 +68,7 @@ SERVICE_NAMES = [
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
     driver_pb2.DESCRIPTOR.services_by_name["DriverService"].full_name,
     project_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
+    mcp_pb2.DESCRIPTOR.services_by_name["McpService"].full_name,
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
 ]
 
@@ -89,7 +92,7 @@ class Daemon:
         self.docker = docker or Docker(config.docker_socket)
         self.projects = DatabaseProjects(self.db, config.project_key, Path(config.state_dir) / "project.key")
         self.engine = LocalBackend(self.docker, engine_settings(config, self.db.instance()), Scope.system(),
-                                   projects=self.projects)
+                                   projects=self.projects, mcps=DatabaseMcps(self.projects))
         self.sessions = TrackedSessions(self.engine, self.db, on_engine=self._serving)
         self.users = Users(self.db, self.projects, multi_user_keys=config.auth is not None)
         self.auth: Any = None
@@ -127,6 +130,7 @@ class Daemon:
     def start(self) -> None:
         from mcd.servicers.auth import AuthServicer
         from mcd.servicers.driver import DriverServicer
+        from mcd.servicers.mcp import McpServicer
         from mcd.servicers.project import ProjectServicer
         from mcd.servicers.session import SessionServicer
 
@@ -142,6 +146,7 @@ class Daemon:
             SessionServicer(self.sessions, self.users, self.guard, self.verify), server)
         driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(self.engine, self.users), server)
         project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(self.engine, self.users), server)
+        mcp_pb2_grpc.add_McpServiceServicer_to_server(McpServicer(self.engine, self.users), server)
         auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(self.auth), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection([*SERVICE_NAMES, reflection.SERVICE_NAME, HEALTH_SERVICE], server)

@@ -57,6 +57,7 @@ def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table
         for p in d.persistent_configs:
             print(f"  {p.source} -> {p.target} ({p.type}): {p.description}")
     print(f"models:      {', '.join(d.model_providers) + ' (--model PROVIDER/MODEL)' if d.model_providers else 'no'}")
+    print(f"mcp:         {'yes, in ' + d.mcp + ' form (--mcp NAME)' if d.mcp else 'no'}")
 
 
 @app.command

@@ -21,6 +21,7 @@ SUBAPPS: dict[str, tuple[str, str]] = {
     "config": ("mc.cli.config:app", "Read and change the user configuration."),
     "driver": ("mc.cli.driver:app", "List, inspect, build and add drivers (container templates)."),
     "project": ("mc.cli.project:app", "Git projects and their credentials."),
+    "mcp": ("mc.cli.mcp:app", "MCP servers to attach to sessions."),
     "remote": ("mc.cli.remote:app", "mcd servers that run sessions for you."),
     "auth": ("mc.cli.auth:app", "Log in to a remote (OAuth 2 / OIDC)."),
     "stop": ("mc.cli.session:stop", "Stop the current session (run inside a session)."),

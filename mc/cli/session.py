@@ -139,6 +139,8 @@ def create(
     ssh: bool = False,
     ssh_key: str | None = None,
     model: str = "",
+    mcp: Annotated[list[str] | None, Parameter(negative="")] = None,
+    default_mcps: Annotated[bool, Parameter(negative="--no-default-mcps")] = True,
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> int:
     """Create a session from a driver and connect to it (or run a command in it).
@@ -181,6 +183,10 @@ def create(
     model
         PROVIDER/MODEL for the driver's tool, e.g. anthropic/claude-sonnet-4-5 (default:
         defaults.model, where the driver takes that provider; mc driver info lists them).
+    mcp
+        An MCP server to attach (repeatable; see mc mcp add), besides defaults.mcps.
+    default_mcps
+        Attach defaults.mcps (--no-default-mcps: only the --mcp ones).
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """
@@ -198,6 +204,8 @@ def create(
     spec = _new_spec(
         driver=driver,
         model=model or _default_model(driver),
+        mcps=list(mcp or []),
+        default_mcps=list(config.get("defaults.mcps") or []) if default_mcps else [],
         name=name,
         project=project or "",
         mount=mount or "",
@@ -238,7 +246,8 @@ def quick(target: str | None) -> int:
     else:
         raise InvalidArgument(f"'{target}' is neither a directory nor a git URL, nor an mc command (see mc --help)")
     driver = config.get("defaults.driver") or "goose"
-    spec = _new_spec(driver=driver, mount=mount, project=project, model=_default_model(driver))
+    spec = _new_spec(driver=driver, mount=mount, project=project, model=_default_model(driver),
+                     default_mcps=list(config.get("defaults.mcps") or []))
     return _create_and_attach(spec, connect=True, run=None, rm=False, output="table")
 
 

@@ -42,6 +42,7 @@ KEYS: dict[str, Key] = {
     for k in [
         Key("defaults.driver", str, "goose", "driver used when none is given"),
         Key("defaults.model", str, "", "PROVIDER/MODEL for sessions whose driver takes that provider (--model)"),
+        Key("defaults.mcps", list, [], "MCP servers (mc mcp add) attached to every session whose driver takes them"),
         Key("defaults.connect", bool, True, "connect after creating a session"),
         Key("defaults.mount_local", bool, True, "bare 'mc' mounts the current directory at /app"),
         Key("defaults.networks", list, [], "networks every session joins (besides docker.network)"),

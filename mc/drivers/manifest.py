@@ -16,6 +16,7 @@ DEFAULT_CONNECT = ["bash", "-l"]
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROVIDER_RE = _NAME_RE
+MCP_FORMATS = ("goose", "claude", "opencode")  # see mc.engine.mcpwire
 # Where a persistent config cannot live: the project checkout and mc's own directories.
 _NOT_PERSISTENT = (APP_DIR, CONFIG_DIR, RUN_DIR, INCOMING_DIR)
 
@@ -76,6 +77,7 @@ class Manifest:
     persistent_configs: list[PersistentConfig] = field(default_factory=list)
     connect: list[str] = field(default_factory=lambda: list(DEFAULT_CONNECT))
     model: ModelSupport | None = None  # None: the tool takes no --model
+    mcp: str = ""  # how the tool is told about MCP servers (mc.engine.mcpwire.FORMATS); "": it is not
 
     def env_spec(self, name: str) -> EnvVar | None:
         return next((e for e in self.environment if e.name == name), None)
@@ -126,7 +128,7 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         data = {}
     data = c.mapping(data, "top level")
     known = {"name", "description", "version", "maintainer", "init", "environment", "ports",
-             "volumes", "persistent_configs", "connect", "model"}
+             "volumes", "persistent_configs", "connect", "model", "mcp"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise c.fail(unknown[0], f"one of {', '.join(sorted(known))}", unknown[0])
@@ -199,6 +201,12 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
             raise c.fail("connect.command", "a command (string or list of strings)", command)
     if data.get("model") is not None:
         m.model = _model(c, c.mapping(data["model"], "model"))
+    mcp = data.get("mcp")
+    if mcp is not None and mcp is not False:
+        fmt = c.mapping(mcp, "mcp").get("format")
+        if set(mcp) != {"format"} or fmt not in MCP_FORMATS:
+            raise c.fail("mcp", f"false, or format: one of {', '.join(MCP_FORMATS)}", mcp)
+        m.mcp = fmt
     return m
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+
+if TYPE_CHECKING:
+    from mc.mcp.servers import McpServer
 
 Progress = Callable[[str], None]  # lines of progress (a driver build) for whoever shows them
 Warn = Callable[[str], None]  # what the caller should know: it works, but probably not as meant
@@ -83,3 +86,16 @@ class Backend(Protocol):
 
     def project_remove(self, url: str) -> ProjectInfo:
         """Forget a project and its credential."""
+
+    # MCP servers ---------------------------------------------------------------------------
+    def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
+        """Store an MCP server definition of the caller's (secrets included); returned masked."""
+
+    def mcp_list(self) -> builtins.list[McpServer]:
+        """The caller's MCP servers, masked."""
+
+    def mcp_get(self, name: str) -> McpServer:
+        """One MCP server of the caller's, masked."""
+
+    def mcp_remove(self, name: str) -> McpServer:
+        """Forget an MCP server of the caller's."""

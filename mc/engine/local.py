@@ -32,7 +32,7 @@ from mc.engine.models import (
     SessionSpec,
     TerminalFacts,
 )
-from mc.engine.projects import ProjectSource, info
+from mc.engine.projects import McpSource, ProjectSource, info
 from mc.engine.scope import Scope
 from mc.engine.sessions import LABEL_FIELDS, LIST_FORMAT, resolve_ref, session_from_row
 from mc.engine.settings import EngineSettings
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
     from mc.engine.plan import SessionPlan
+    from mc.mcp.servers import McpServer
 
 MAX_REFS = 256
 
@@ -51,20 +52,23 @@ class _Parts:
     """What the engine makes on first use (a command in a session needs neither), shared by every
     scoped copy (mcd builds an image's tag once, not once per call)."""
 
-    def __init__(self, projects: ProjectSource | None, catalog: DriverCatalog | None) -> None:
+    def __init__(self, projects: ProjectSource | None, catalog: DriverCatalog | None,
+                 mcps: McpSource | None) -> None:
         self.projects = projects
         self.catalog = catalog
+        self.mcps = mcps
 
 
 class LocalBackend:
     """Sessions as labelled containers on one Docker engine."""
 
     def __init__(self, docker: Docker, settings: EngineSettings, scope: Scope,
-                 projects: ProjectSource | None = None, drivers: DriverCatalog | None = None) -> None:
+                 projects: ProjectSource | None = None, drivers: DriverCatalog | None = None,
+                 mcps: McpSource | None = None) -> None:
         self.docker = docker
         self.settings = settings
         self.scope = scope
-        self._parts = _Parts(projects, drivers)
+        self._parts = _Parts(projects, drivers, mcps)
         # shared by every scoped copy: each owner's lock, and the containers being made for them
         self._owner_locks: dict[str, threading.Lock] = {}
         self._making: dict[str, set[str]] = {}
@@ -88,6 +92,15 @@ class LocalBackend:
 
             self._parts.projects = LocalProjects()
         return self._parts.projects
+
+    @property
+    def mcps(self) -> McpSource:
+        """Where MCP server definitions come from (mcd: its database)."""
+        if self._parts.mcps is None:
+            from mc.engine.projects import LocalMcps
+
+            self._parts.mcps = LocalMcps()
+        return self._parts.mcps
 
     def scoped(self, scope: Scope) -> LocalBackend:
         """The same engine acting for one caller (mcd: per call)."""
@@ -132,6 +145,7 @@ class LocalBackend:
             persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
                                 for p in m.persistent_configs],
             model_providers=sorted(m.model.providers) if m.model else [],
+            mcp=m.mcp,
         )
 
     def drivers(self) -> builtins.list[DriverInfo]:
@@ -205,17 +219,46 @@ class LocalBackend:
 
             project = self.projects.access(self.scope.owner, spec.project) or ProjectAccess.public(spec.project)
         defaults = tuple(checks.parse_volume(v) for v in settings.default_volumes) if settings.host_access else ()
+        mcps, notes = self._mcps(spec, driver)
         plan = plan_session(
             spec, driver, self.catalog.image(driver), settings, self.scope,
             session_id=secrets.token_hex(4), created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             version=__version__, project=project, mount=mount, default_volumes=defaults,
-            persist_root=settings.data_root or _data_dir(), once=once,
+            persist_root=settings.data_root or _data_dir(), once=once, mcps=mcps,
         )
         check_networks(self.docker, plan.extra_networks)
         if warn is not None:
-            for warning in plan.warnings:
+            for warning in (*notes, *plan.warnings):
                 warn(warning)
         return plan, driver
+
+    def _mcps(self, spec: SessionSpec, driver: Driver) -> tuple[tuple[McpServer, ...], builtins.list[str]]:
+        """The definitions of the session's MCP servers: every ``--mcp`` must exist; a default that
+        does not, or that the driver cannot take, is a warning (a default is a preference)."""
+        from mc.mcp.servers import MAX_PER_SESSION, check_name
+
+        names = list(dict.fromkeys(spec.mcps))
+        defaults = [n for n in dict.fromkeys(spec.default_mcps) if n not in names]
+        if len(names) + len(defaults) > MAX_PER_SESSION:
+            raise InvalidArgument(f"--mcp: at most {MAX_PER_SESSION} MCP servers in a session")
+        for name in (*names, *defaults):
+            check_name(name)
+        notes: builtins.list[str] = []
+        if defaults and not driver.manifest.mcp:
+            notes.append(f"defaults.mcps not attached: driver {driver.name} does not take MCP servers")
+            defaults = []
+        if not names and not defaults:
+            return (), notes
+        if names and not driver.manifest.mcp:
+            raise InvalidArgument(f"driver {driver.name} does not take MCP servers (--mcp {names[0]})")
+        store = self.mcps.for_owner(self.scope.owner)
+        servers = [store.get(n) for n in names]
+        for name in defaults:
+            try:
+                servers.append(store.get(name))
+            except NotFound:
+                notes.append(f"defaults.mcps names '{name}', which is not an MCP server of yours (mc mcp list)")
+        return tuple(servers), notes
 
     @contextlib.contextmanager
     def _room(self, container: str) -> Iterator[None]:
@@ -431,6 +474,23 @@ class LocalBackend:
     def project_remove(self, url: str) -> ProjectInfo:
         store = self.projects.for_owner(self.scope.owner)
         return info(store.remove(url, owner=self.scope.project_owner()))
+
+
+    # -- MCP servers -------------------------------------------------------------------------
+    def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
+        from dataclasses import replace as with_owner
+
+        stored = self.mcps.for_owner(self.scope.owner).add(with_owner(server, owner=self.scope.owner), replace=replace)
+        return stored.masked()
+
+    def mcp_list(self) -> builtins.list[McpServer]:
+        return [s.masked() for s in self.mcps.for_owner(self.scope.owner).servers()]
+
+    def mcp_get(self, name: str) -> McpServer:
+        return self.mcps.for_owner(self.scope.owner).get(name).masked()
+
+    def mcp_remove(self, name: str) -> McpServer:
+        return self.mcps.for_owner(self.scope.owner).remove(name).masked()
 
 
 class EventStream:

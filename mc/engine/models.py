@@ -58,6 +58,9 @@ class SessionSpec:
     ssh_public_key: str = ""
     remove_on_exit: bool = False  # --rm with --run: the engine removes the session when the command ends
     model: str = ""  # PROVIDER/MODEL for the driver's tool (its manifest says how it is told)
+    mcps: builtins.list[str] = field(default_factory=builtins.list)  # MCP servers to attach (by name)
+    default_mcps: builtins.list[str] = field(default_factory=builtins.list)  # defaults.mcps: attached
+    # where the driver takes MCP servers and they exist; otherwise a warning, not an error
 
 
 @dataclass
@@ -165,6 +168,7 @@ class DriverInfo:
     ports: builtins.list[int] = field(default_factory=builtins.list)
     persistent_configs: builtins.list[PersistentConfigInfo] = field(default_factory=builtins.list)
     model_providers: builtins.list[str] = field(default_factory=builtins.list)  # what --model may name
+    mcp: str = ""  # how its tool takes MCP servers (goose, claude, opencode); "": --mcp is refused
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

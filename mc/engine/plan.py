@@ -24,6 +24,7 @@ from mc.errors import InvalidArgument, PermissionDenied
 
 if TYPE_CHECKING:
     from mc.drivers.registry import Driver
+    from mc.mcp.servers import McpServer
     from mc.projects.store import ProjectAccess
 
 SESSION_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE")
@@ -168,10 +169,12 @@ def plan_session(
     default_volumes: tuple[Volume, ...] = (),
     persist_root: Path | None = None,
     once: str = "",
+    mcps: tuple[McpServer, ...] = (),
 ) -> SessionPlan:
     """Decide everything about a new session. ``mount`` is the caller's directory, already made
     absolute and checked to exist; ``default_volumes`` the configured ones, parsed. ``once``: the
-    session exists to run this one shell command, and ends (and is removed) with it."""
+    session exists to run this one shell command, and ends (and is removed) with it. ``mcps``: the
+    MCP servers to attach, looked up in the caller's store."""
     manifest = driver.manifest
     checks.check_name(spec.name)
     if not settings.host_access:
@@ -209,6 +212,8 @@ def plan_session(
         model_env, warning = _model_env(spec.model, driver, plain, private)
         env.update(model_env)
         warnings += [warning] if warning else []
+    if mcps:
+        _wire_mcps(mcps, driver, env, private, files)
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -278,3 +283,30 @@ def _model_env(value: str, driver: Driver, plain: dict[str, str], private: dict[
     if key and not (plain.get(key) or private.get(key)):
         warning = f"{key} is not set: {driver.name} needs it, or a login of its own, to use {provider}"
     return env, warning
+
+
+def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, str], private: dict[str, str],
+               files: dict[str, bytes]) -> None:
+    """Tell the driver's tool about the session's MCP servers, the way its manifest says."""
+    from mc.engine import mcpwire
+    from mc.mcp.servers import MAX_PER_SESSION
+
+    fmt = driver.manifest.mcp
+    if not fmt:
+        raise InvalidArgument(f"driver {driver.name} does not take MCP servers (--mcp {servers[0].name})")
+    if len(servers) > MAX_PER_SESSION:
+        raise InvalidArgument(f"--mcp: at most {MAX_PER_SESSION} MCP servers in a session")
+    endpoints = [mcpwire.Endpoint(s.name, s.url, s.transport, dict(s.headers)) for s in servers]
+    if fmt == "opencode" and mcpwire.OPENCODE_VAR in private:
+        raise InvalidArgument(f"--mcp and -e {mcpwire.OPENCODE_VAR} both set opencode's config; give one")
+    wiring = mcpwire.wire(fmt, endpoints, env)
+    clash = sorted(set(wiring.private) & set(private))
+    if clash:
+        raise InvalidArgument(f"-e {clash[0]}: that name carries an MCP server's header in this session; rename it")
+    for name in wiring.private:
+        env.pop(name, None)
+    env.update(wiring.env)
+    private.update(wiring.private)
+    if wiring.file:
+        files[contract.MCP_FILE] = wiring.file
+        env["MC_MCP_FILE"] = f"{contract.SECRETS_DIR}/{contract.MCP_FILE}"

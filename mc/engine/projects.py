@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from mc.engine.models import ProjectInfo
 
 if TYPE_CHECKING:
+    from mc.mcp.store import McpStore
     from mc.projects.store import Project, ProjectAccess, ProjectStore
 
 
@@ -39,6 +40,25 @@ class LocalProjects:
         if self._store is None and not ProjectStore.exists():
             return None  # nothing stored yet: no key file to create for a public clone
         return self.for_owner(owner).access(url)
+
+
+class McpSource(Protocol):
+    def for_owner(self, owner: str) -> McpStore:
+        """The store of ``owner``'s MCP server definitions."""
+
+
+class LocalMcps:
+    """The local user's MCP file, opened only when a command needs it."""
+
+    def __init__(self) -> None:
+        self._store: McpStore | None = None
+
+    def for_owner(self, owner: str) -> McpStore:
+        if self._store is None:
+            from mc.mcp.store import McpStore
+
+            self._store = McpStore.default()
+        return self._store
 
 
 def info(project: Project) -> ProjectInfo:

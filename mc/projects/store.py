@@ -76,8 +76,9 @@ class RecordSource(Protocol):
 class FileRecords:
     """Records in one JSON file, rewritten atomically under a lock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "project store") -> None:
         self.path = path
+        self.what = what
 
     def load(self) -> dict[str, str]:
         try:
@@ -85,10 +86,10 @@ class FileRecords:
         except FileNotFoundError:
             return {}
         except ValueError:
-            raise McError(f"{self.path}: not a valid project store (corrupted JSON)") from None
+            raise McError(f"{self.path}: not a valid {self.what} (corrupted JSON)") from None
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, dict):
-            raise McError(f"{self.path}: not a valid project store")
+            raise McError(f"{self.path}: not a valid {self.what}")
         return records
 
     def transact(self, change: Callable[[dict[str, str]], Any]) -> None:

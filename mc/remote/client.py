@@ -15,6 +15,8 @@ from mc.api.v1 import (
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,
+    mcp_pb2,
+    mcp_pb2_grpc,
     project_pb2,
     project_pb2_grpc,
     session_pb2,
@@ -30,6 +32,7 @@ from mc.remote.status import from_status
 
 if TYPE_CHECKING:
     from mc.config.store import Config
+    from mc.mcp.servers import McpServer
     from mc.term.attach import AttachInput, AttachOutput
 
 T = TypeVar("T")
@@ -59,6 +62,7 @@ class RemoteBackend:
         self.session_stub = session_pb2_grpc.SessionServiceStub(self.channel)
         self.driver_stub = driver_pb2_grpc.DriverServiceStub(self.channel)
         self.project_stub = project_pb2_grpc.ProjectServiceStub(self.channel)
+        self.mcp_stub = mcp_pb2_grpc.McpServiceStub(self.channel)
         self.auth = RemoteAuth(self.channel)
         self._token = token
 
@@ -289,6 +293,29 @@ class RemoteBackend:
         resp = self.project_stub.Remove(project_pb2.RemoveProjectRequest(url=url), timeout=UNARY_TIMEOUT,
                                         metadata=self._meta())
         return convert.project_from_pb(resp.project)
+
+    # -- MCP servers ----------------------------------------------------------------------------
+    @_call
+    def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
+        resp = self.mcp_stub.Add(mcp_pb2.AddMcpServerRequest(server=convert.mcp_to_pb(server), replace=replace),
+                                 timeout=UNARY_TIMEOUT, metadata=self._meta())
+        return convert.mcp_from_pb(resp.server)
+
+    @_call
+    def mcp_list(self) -> builtins.list[McpServer]:
+        resp = self.mcp_stub.List(mcp_pb2.ListMcpServersRequest(), timeout=UNARY_TIMEOUT, metadata=self._meta())
+        return [convert.mcp_from_pb(m) for m in resp.servers]
+
+    @_call
+    def mcp_get(self, name: str) -> McpServer:
+        resp = self.mcp_stub.Get(mcp_pb2.GetMcpServerRequest(name=name), timeout=UNARY_TIMEOUT, metadata=self._meta())
+        return convert.mcp_from_pb(resp.server)
+
+    @_call
+    def mcp_remove(self, name: str) -> McpServer:
+        resp = self.mcp_stub.Remove(mcp_pb2.RemoveMcpServerRequest(name=name), timeout=UNARY_TIMEOUT,
+                                    metadata=self._meta())
+        return convert.mcp_from_pb(resp.server)
 
     def close_channel(self) -> None:
         self.channel.close()

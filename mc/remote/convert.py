@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mc.api.v1 import driver_pb2, project_pb2, session_pb2
+from mc.api.v1 import driver_pb2, mcp_pb2, project_pb2, session_pb2
 from mc.engine.models import (
     DriverInfo,
     EnvVarInfo,
@@ -15,6 +15,7 @@ from mc.engine.models import (
     SessionSpec,
     Status,
 )
+from mc.mcp.servers import McpServer
 
 _STATUS: dict[Status, Any] = {  # values: session_pb2.SessionStatus
     "created": session_pb2.SESSION_STATUS_CREATED,
@@ -59,7 +60,7 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
     return session_pb2.SessionSpec(
         driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
-        remove_on_exit=s.remove_on_exit, model=s.model,
+        remove_on_exit=s.remove_on_exit, model=s.model, mcps=s.mcps, default_mcps=s.default_mcps,
     )
 
 
@@ -68,7 +69,8 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
     return SessionSpec(
         driver=m.driver, name=m.name, project=m.project, networks=list(m.networks), env=dict(m.env),
         ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
-        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model,
+        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model, mcps=list(m.mcps),
+        default_mcps=list(m.default_mcps),
     )
 
 
@@ -81,7 +83,7 @@ def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
                      for e in d.environment],
         persistent_configs=[driver_pb2.PersistentConfig(source=p.source, target=p.target, type=p.type,
                                                         description=p.description) for p in d.persistent_configs],
-        model_providers=d.model_providers,
+        model_providers=d.model_providers, mcp=d.mcp,
     )
 
 
@@ -93,7 +95,7 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
                      for e in m.environment],
         persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
                             for p in m.persistent_configs],
-        model_providers=list(m.model_providers),
+        model_providers=list(m.model_providers), mcp=m.mcp,
     )
 
 
@@ -106,3 +108,15 @@ def project_to_pb(p: ProjectInfo) -> project_pb2.Project:
 def project_from_pb(m: project_pb2.Project) -> ProjectInfo:
     return ProjectInfo(id=m.id, url=m.url, name=m.name, auth_type=_AUTH_BACK.get(m.auth_type, "none"),
                    public_key=m.public_key, fingerprint=m.fingerprint, username=m.username, owner=m.owner)
+
+
+def mcp_to_pb(s: McpServer) -> mcp_pb2.McpServer:
+    return mcp_pb2.McpServer(name=s.name, url=s.url, transport=s.transport, headers=s.headers, image=s.image,
+                             command=s.command, env=s.env, port=s.port, path=s.path, owner=s.owner)
+
+
+def mcp_from_pb(m: mcp_pb2.McpServer) -> McpServer:
+    """A definition from the wire; unchecked (the engine checks every field before storing it)."""
+    return McpServer(name=m.name, url=m.url, transport=m.transport or "streamable-http", headers=dict(m.headers),
+                     image=m.image, command=list(m.command), env=dict(m.env), port=m.port, path=m.path or "/mcp",
+                     owner=m.owner)

@@ -2,7 +2,7 @@
 
 Containers' labels stay the truth about sessions; the ``sessions`` table mirrors them so mcd can
 report a session whose container was removed behind its back (``gone``) until it is closed. The
-database also holds what Docker cannot: projects (encrypted records), the audit trail, and which
+database also holds what Docker cannot: projects and MCP servers (encrypted records), the audit trail, and which
 provider subject claimed which owner name from before owners were keyed by subject.
 
 PostgreSQL goes through a small connection pool: a broken connection (a restart, a failover) is
@@ -33,6 +33,9 @@ SCHEMA = [
         gone INTEGER NOT NULL DEFAULT 0, closing INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (owner, id))""",
     """CREATE TABLE IF NOT EXISTS projects (
+        owner TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL, updated TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (owner, id))""",
+    """CREATE TABLE IF NOT EXISTS mcps (
         owner TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL, updated TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (owner, id))""",
     """CREATE TABLE IF NOT EXISTS audit (
@@ -271,28 +274,31 @@ class Database:
 
 
 class DbRecords:
-    """A project RecordSource over the ``projects`` table, scoped to one owner."""
+    """A RecordSource (encrypted records by id) over one owner's rows of ``projects`` or ``mcps``."""
 
-    def __init__(self, db: Database, owner: str) -> None:
+    def __init__(self, db: Database, owner: str, table: str = "projects") -> None:
+        if table not in ("projects", "mcps"):
+            raise ValueError(table)
         self.db = db
         self.owner = owner
+        self.table = table
 
     def load(self) -> dict[str, str]:
-        return dict(self.db.query("SELECT id, record FROM projects WHERE owner = ?", (self.owner,)))
+        return dict(self.db.query(f"SELECT id, record FROM {self.table} WHERE owner = ?", (self.owner,)))
 
     def transact(self, change: Callable[[dict[str, str]], Any]) -> None:
         with self.db.write() as tx:
             if self.db.kind == "postgres":  # one writer per owner at a time (SQLite: BEGIN IMMEDIATE)
                 tx("SELECT pg_advisory_xact_lock(hashtext(?))", (self.owner,))
-            rows = tx("SELECT id, record FROM projects WHERE owner = ?", (self.owner,)).fetchall()
+            rows = tx(f"SELECT id, record FROM {self.table} WHERE owner = ?", (self.owner,)).fetchall()
             before = dict(rows)
             after = dict(before)
             change(after)
             for pid in before.keys() - after.keys():
-                tx("DELETE FROM projects WHERE owner = ? AND id = ?", (self.owner, pid))
+                tx(f"DELETE FROM {self.table} WHERE owner = ? AND id = ?", (self.owner, pid))
             for pid, record in after.items():
                 if before.get(pid) != record:
-                    tx("DELETE FROM projects WHERE owner = ? AND id = ?", (self.owner, pid))
-                    tx("INSERT INTO projects (owner, id, record, updated) VALUES (?, ?, ?, ?)",
+                    tx(f"DELETE FROM {self.table} WHERE owner = ? AND id = ?", (self.owner, pid))
+                    tx(f"INSERT INTO {self.table} (owner, id, record, updated) VALUES (?, ?, ?, ?)",
                        (self.owner, pid, record, now()))
 

@@ -15,7 +15,7 @@ from mc.engine.local import LocalBackend
 from mc.engine.models import SessionSpec
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings
-from mc.errors import InvalidArgument, NotFound
+from mc.errors import InvalidArgument, McError, NotFound
 from tests.mcd_harness import McdProcess, free_port, mcd_env, remove_containers, write_config
 
 pytestmark = pytest.mark.engine
@@ -205,3 +205,34 @@ def test_projects(backend):
     assert backend.project_list() == []
     with pytest.raises(NotFound):
         backend.project_get("github.com/hello/private")
+
+
+def test_mcp_servers(backend):
+    """MCP definitions: stored per caller, secret values masked in every answer, every field checked
+    by the engine (whatever the client let through), --mcp checked before anything is made."""
+    from mc.mcp.servers import MASK, McpServer
+
+    server = McpServer("tools", url="https://mcp.example.com/mcp", headers={"Authorization": f"Bearer {TOKEN}"})
+    added = backend.mcp_add(server)
+    assert added.headers == {"Authorization": MASK} and added.kind == "remote"
+    assert [s.name for s in backend.mcp_list()] == ["tools"]
+    assert TOKEN not in repr(backend.mcp_list()) + repr(backend.mcp_get("tools"))
+    with pytest.raises(McError):
+        backend.mcp_add(server)  # exists
+    backend.mcp_add(McpServer("tools", url="https://other.example.com/mcp"), replace=True)
+    assert backend.mcp_get("tools").url == "https://other.example.com/mcp"
+    for bad in (McpServer("Bad Name", url="https://h/mcp"), McpServer("x", url="ftp://h/mcp"),
+                McpServer("x", url="https://h/mcp", headers={"Bad Header": "1"}),
+                McpServer("x", url="https://h/mcp", headers={"X": "a\nb"}),
+                McpServer("x", url="https://h/mcp", transport="ws"), McpServer("x"),
+                McpServer("x", image="img", env={"MC_X": "1"})):
+        with pytest.raises(InvalidArgument):
+            backend.mcp_add(bad)
+    with pytest.raises(InvalidArgument, match="does not take MCP servers"):
+        backend.create(SessionSpec(driver="base", mcps=["tools"]))
+    with pytest.raises(NotFound, match="no MCP server 'nope'"):
+        backend.create(SessionSpec(driver="goose", mcps=["nope"]))
+    assert backend.mcp_remove("tools").name == "tools"
+    assert backend.mcp_list() == []
+    with pytest.raises(NotFound):
+        backend.mcp_get("tools")

@@ -238,6 +238,14 @@ def test_users_are_isolated_and_admins_see_all(secured, tmp_path):
             assert proc.returncode == 3 and "no session" in proc.stderr, (args, proc.stderr)
         assert bob.run("-r", "sec", "project", "show", "github.com/alice/private").returncode == 3
         assert "github.com/alice/private" not in bob.ok("-r", "sec", "project", "list")
+        # nor her MCP servers: bob cannot see or attach them
+        alice.ok("-r", "sec", "mcp", "add", "alice-tools", "http://tools.example/mcp", "--header", "X-Key=alice-k")
+        assert "alice-tools" not in bob.ok("-r", "sec", "mcp", "list")
+        assert bob.run("-r", "sec", "mcp", "show", "alice-tools").returncode == 3
+        assert bob.run("-r", "sec", "mcp", "remove", "alice-tools").returncode == 3
+        proc = bob.run("-r", "sec", "session", "create", "--driver", "goose", "--mcp", "alice-tools", "--no-connect")
+        assert proc.returncode == 3 and "no MCP server 'alice-tools'" in proc.stderr
+        assert "alice-tools" in alice.ok("-r", "sec", "mcp", "list")
         assert s["id"] in carol.ok("-r", "sec", "session", "list")
         assert json.loads(carol.ok("-r", "sec", "auth", "status", "-o", "json"))["admin"] is True
         # an admin acts on another user's session only when given its id; close --all is their own

@@ -1,0 +1,165 @@
+"""MCP servers in sessions, against a real MCP server (the official Python SDK) on a Docker network:
+each MCP-capable tool reports the server configured and, where it can check one without an LLM
+key, connected with the header it needs; the header's value never shows where it must not."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import build_test_image, containers_of, docker
+
+pytestmark = pytest.mark.engine
+HERE = Path(__file__).resolve().parent.parent / "mcpserver"
+TOKEN = "mcp-SENTINEL-7f3a9c2e1b"
+
+
+@pytest.fixture
+def mcp_server(engine):
+    """The test MCP server (bearer token required) on a network of its own; yields (network, URL)."""
+    suffix = os.urandom(3).hex()
+    net, name = f"mc-mcptest-{suffix}", f"mcpserver-{suffix}"
+    docker("network", "create", net)
+    docker("run", "-d", "--name", name, "--network", net, "--pull=never", "-e", f"MCP_TOKEN={TOKEN}",
+           "-e", "MCP_MARKER=marker-from-remote", build_test_image(HERE, "mcpserver"))
+    for _ in range(150):
+        if "Uvicorn running" in docker("logs", name, check=False, stderr=True):
+            break
+        time.sleep(0.1)
+    try:
+        yield net, f"http://{name}:8000/mcp"
+    finally:
+        attached = docker("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net,
+                          check=False).split()
+        docker("rm", "-f", name, *attached, check=False)
+        docker("network", "rm", net)
+
+
+# How each tool says it has the server, and that it connected (with the header it needs)
+MCP_READBACK = {
+    "claude-code": ("claude mcp list", ["tools: ", "Connected"]),
+    "opencode": ("opencode mcp list", ["tools", "connected"]),
+    # goose doctor loads the extensions (a failure is a warning line) and then waits on the model:
+    # read it until the extensions are ready
+    "goose": ("goose info -v; (timeout 120 goose doctor </dev/null >/tmp/doctor 2>&1 &); "
+              "for _ in $(seq 600); do grep -q 'extensions ready' /tmp/doctor && break; sleep 0.2; done; "
+              "cat /tmp/doctor; pkill goose; true", ["uri: http://mcpserver-", "extensions ready"]),
+}
+
+
+@pytest.mark.parametrize("driver", list(MCP_READBACK))
+def test_each_tool_reports_the_mcp_server_connected(docker_mc, mcp_server, driver):
+    mc = docker_mc
+    net, url = mcp_server
+    mc.ok("mcp", "add", "tools", url, "--header", f"Authorization=Bearer {TOKEN}")
+    command, expected = MCP_READBACK[driver]
+    extra = ["-e", "OPENAI_API_KEY=none", "--model", "openai/gpt-4o"] if driver == "goose" else []
+    proc = mc.run("session", "create", "--driver", driver, "--mcp", "tools", "--network", net, *extra,
+                  "--no-connect", "--rm", "--run", command, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for text in expected:
+        assert text in proc.stdout, proc.stdout[-3000:]
+    assert "Failed to start extension" not in proc.stdout and "Failed to connect" not in proc.stdout
+    assert TOKEN not in proc.stderr
+
+
+@pytest.mark.parametrize("driver,failed", [("claude-code", "Failed to connect"),
+                                           ("goose", "Failed to start extension 'tools'")])
+def test_a_wrong_header_is_what_the_tool_reports(docker_mc, mcp_server, driver, failed):
+    """The check above can fail: the same server with a wrong token is reported as not connected."""
+    mc = docker_mc
+    net, url = mcp_server
+    mc.ok("mcp", "add", "tools", url, "--header", "Authorization=Bearer wrong")
+    extra = ["-e", "OPENAI_API_KEY=none", "--model", "openai/gpt-4o"] if driver == "goose" else []
+    proc = mc.run("session", "create", "--driver", driver, "--mcp", "tools", "--network", net, *extra,
+                  "--no-connect", "--rm", "--run", MCP_READBACK[driver][0])
+    assert failed in proc.stdout, proc.stdout[-3000:]
+
+
+def test_header_values_stay_secret(docker_mc, mcp_server):
+    """A header's value is in no list, no show, no docker inspect, no log and no process argument."""
+    mc = docker_mc
+    net, url = mcp_server
+    mc.ok("mcp", "add", "tools", url, "--header", f"Authorization=Bearer {TOKEN}")
+    listed = mc.ok("mcp", "list") + mc.ok("mcp", "list", "-o", "json") + mc.ok("mcp", "show", "tools")
+    assert TOKEN not in listed and "Authorization" in listed
+    assert TOKEN not in mc.ok("config", "list")
+    assert TOKEN not in (Path(mc.env["XDG_DATA_HOME"]) / "mc" / "mcp.json").read_text()  # encrypted at rest
+    for driver in MCP_READBACK:
+        session = json.loads(mc.ok("session", "create", "--driver", driver, "--mcp", "tools", "--network", net,
+                                   "--no-connect", "-o", "json", timeout=1800))
+        sid = session["id"]
+        mc.ok("session", "exec", sid, "true")  # the driver's init has written the tool's config
+        assert TOKEN not in docker("inspect", session["container"])
+        assert TOKEN not in docker("logs", session["container"], stderr=True)
+        assert TOKEN not in docker("exec", session["container"], "ps", "-eo", "args")
+        mc.ok("session", "close", sid)
+
+
+def test_defaults_and_refusals(docker_mc, mcp_server):
+    mc = docker_mc
+    net, url = mcp_server
+    mc.ok("mcp", "add", "tools", url)
+    mc.ok("config", "set", "defaults.mcps", "tools,gone")
+    # a default attaches where the driver takes MCP servers, and is a warning elsewhere
+    proc = mc.run("session", "create", "--driver", "opencode", "--network", net, "--no-connect", "--rm",
+                  "--run", "opencode debug config")
+    assert proc.returncode == 0 and url in proc.stdout, proc.stderr
+    assert "defaults.mcps names 'gone'" in proc.stderr
+    proc = mc.run("session", "create", "--driver", "opencode", "--no-default-mcps", "--no-connect", "--rm",
+                  "--run", "opencode debug config")
+    assert proc.returncode == 0 and url not in proc.stdout
+    proc = mc.run("session", "create", "--driver", "aider", "--no-connect", "--rm", "--run", "true")
+    assert proc.returncode == 0 and "aider does not take MCP servers" in proc.stderr
+    # --mcp is a demand: one line, exit != 0, nothing created
+    for args, message in [(["--driver", "aider", "--mcp", "tools"], "driver aider does not take MCP servers"),
+                          (["--driver", "goose", "--mcp", "nope"], "no MCP server 'nope'"),
+                          (["--driver", "goose", "--mcp", "Bad Name"], "MCP server name")]:
+        proc = mc.run("session", "create", *args, "--no-connect")
+        assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    for args, message in [(["bad", "ftp://host/mcp"], "expected http(s)://"),
+                          (["bad", "http://host/mcp", "--header", "NoEquals"], "expected KEY=VALUE"),
+                          (["bad", "http://u:p@host/mcp"], "credentials in the URL"),
+                          (["bad", "http://host/mcp", "--transport", "ws"], "--transport"),
+                          (["tools", "http://host/mcp"], "exists")]:
+        proc = mc.run("mcp", "add", *args)
+        assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert [s["name"] for s in json.loads(mc.ok("mcp", "list", "-o", "json"))] == ["tools"]
+    assert containers_of(mc.owner) == []
+    info = json.loads(mc.ok("driver", "info", "aider", "-o", "json"))
+    assert info["mcp"] == "" and json.loads(mc.ok("driver", "info", "goose", "-o", "json"))["mcp"] == "goose"
+    mc.ok("mcp", "remove", "tools")
+    assert mc.run("mcp", "show", "tools").returncode == 3
+
+
+def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
+    """The same through mcd: definitions stored server-side, encrypted; --mcp checked by its engine."""
+    from tests.mcd_harness import start_mcd
+
+    mc = docker_mc
+    net, url = mcp_server
+    daemon = start_mcd(tmp_path, mc.env, sessions={"networks": [net]})
+    try:
+        mc.ok("remote", "add", "t", daemon.url)
+        mc.ok("-r", "t", "mcp", "add", "tools", url, "--header", "Authorization=-", input=f"Bearer {TOKEN}\n")
+        listed = mc.ok("-r", "t", "mcp", "list") + mc.ok("-r", "t", "mcp", "show", "tools", "-o", "json")
+        assert "tools" in listed and TOKEN not in listed
+        assert "tools" not in mc.ok("mcp", "list")  # not the local store
+        proc = mc.run("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "tools", "--network", net,
+                      "--no-connect", "--rm", "--run", "opencode mcp list", timeout=1800)
+        assert proc.returncode == 0 and "connected" in proc.stdout, proc.stdout + proc.stderr
+        for path in (tmp_path / "mcd").rglob("*"):
+            if path.is_file():
+                assert TOKEN.encode() not in path.read_bytes(), path
+        bad = mc.run("-r", "t", "session", "create", "--driver", "aider", "--mcp", "tools", "--no-connect")
+        assert bad.returncode == 2 and bad.stderr.splitlines()[-1] == \
+            "mc: error: driver aider does not take MCP servers (--mcp tools)"
+        assert mc.run("-r", "t", "mcp", "add", "x", "http://h/mcp", "--header", "Bad Name=1").returncode == 2
+        mc.ok("-r", "t", "mcp", "remove", "tools")
+        assert mc.run("-r", "t", "mcp", "show", "tools").returncode == 3
+    finally:
+        daemon.stop()
