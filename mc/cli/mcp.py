@@ -30,8 +30,7 @@ def add(
     replace: bool = False,
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> None:
-    """Add an MCP server: a remote one (URL) or one that runs in a container next to each session
-    that attaches it (--image). It is attached only to sessions that name it (--mcp NAME, or
+    """Add an MCP server (its URL). It is attached only to sessions that name it (--mcp NAME, or
     defaults.mcps).
 
     Parameters
@@ -46,7 +45,7 @@ def add(
         KEY=VALUE sent with every request to a remote server (repeatable); values are secrets, never
         shown. KEY=- reads the value from stdin (keeps it out of the process list).
     image
-        Image of a server that runs beside each session, on its network.
+        Image of a server that runs beside each session, on its network (not supported yet).
     command
         Command line for the image instead of its own.
     env

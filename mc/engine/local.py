@@ -480,6 +480,11 @@ class LocalBackend:
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
 
+        from mc.mcp.servers import check_server
+
+        if check_server(server).image:
+            raise InvalidArgument(f"MCP server {server.name}: servers in containers (--image) are not supported "
+                                  "yet; run it where sessions can reach it and add its URL")
         stored = self.mcps.for_owner(self.scope.owner).add(with_owner(server, owner=self.scope.owner), replace=replace)
         return stored.masked()
 
