@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from mc.engine.local import LocalBackend
 from mc.engine.scope import Scope
 from mc.errors import McError
 from mc.remote.status import to_status
@@ -51,3 +52,14 @@ class Scoped:
 
     def scope(self) -> Scope:
         return self.users.scope(identity.current.get())
+
+
+class EngineScoped(Scoped):
+    """A servicer over the engine: ``_engine()`` is the engine acting for the caller."""
+
+    def __init__(self, engine: LocalBackend, users: Users) -> None:
+        super().__init__(users)
+        self.engine = engine
+
+    def _engine(self) -> LocalBackend:
+        return self.engine.scoped(self.scope())

@@ -5,17 +5,11 @@ from __future__ import annotations
 import grpc
 
 from mc.api.v1 import driver_pb2, driver_pb2_grpc
-from mc.engine.local import LocalBackend
 from mc.remote.convert import driver_to_pb
-from mcd.servicers.base import Scoped, unary
-from mcd.users import Users
+from mcd.servicers.base import EngineScoped, unary
 
 
-class DriverServicer(Scoped, driver_pb2_grpc.DriverServiceServicer):
-    def __init__(self, engine: LocalBackend, users: Users) -> None:
-        super().__init__(users)
-        self.engine = engine
-
+class DriverServicer(EngineScoped, driver_pb2_grpc.DriverServiceServicer):
     @unary
     def List(self, request: driver_pb2.ListDriversRequest,
              context: grpc.ServicerContext) -> driver_pb2.ListDriversResponse:

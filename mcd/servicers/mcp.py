@@ -5,21 +5,12 @@ from __future__ import annotations
 import grpc
 
 from mc.api.v1 import mcp_pb2, mcp_pb2_grpc
-from mc.engine.local import LocalBackend
 from mc.remote.convert import mcp_from_pb, mcp_to_pb
 from mcd.interceptor import note
-from mcd.servicers.base import Scoped, unary
-from mcd.users import Users
+from mcd.servicers.base import EngineScoped, unary
 
 
-class McpServicer(Scoped, mcp_pb2_grpc.McpServiceServicer):
-    def __init__(self, engine: LocalBackend, users: Users) -> None:
-        super().__init__(users)
-        self.engine = engine
-
-    def _engine(self) -> LocalBackend:
-        return self.engine.scoped(self.scope())
-
+class McpServicer(EngineScoped, mcp_pb2_grpc.McpServiceServicer):
     @unary
     def List(self, request: mcp_pb2.ListMcpServersRequest,
              context: grpc.ServicerContext) -> mcp_pb2.ListMcpServersResponse:

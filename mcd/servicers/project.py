@@ -5,11 +5,9 @@ from __future__ import annotations
 import grpc
 
 from mc.api.v1 import project_pb2, project_pb2_grpc
-from mc.engine.local import LocalBackend
 from mc.remote.convert import project_to_pb
 from mcd.interceptor import note
-from mcd.servicers.base import Scoped, unary
-from mcd.users import Users
+from mcd.servicers.base import EngineScoped, unary
 
 
 def _credentials(msg: project_pb2.Credentials) -> tuple[bytes | None, str | None, str]:
@@ -18,14 +16,7 @@ def _credentials(msg: project_pb2.Credentials) -> tuple[bytes | None, str | None
             msg.token if kind == "token" else None, msg.username)
 
 
-class ProjectServicer(Scoped, project_pb2_grpc.ProjectServiceServicer):
-    def __init__(self, engine: LocalBackend, users: Users) -> None:
-        super().__init__(users)
-        self.engine = engine
-
-    def _engine(self) -> LocalBackend:
-        return self.engine.scoped(self.scope())
-
+class ProjectServicer(EngineScoped, project_pb2_grpc.ProjectServiceServicer):
     @unary
     def List(self, request: project_pb2.ListProjectsRequest,
              context: grpc.ServicerContext) -> project_pb2.ListProjectsResponse:
