@@ -223,6 +223,19 @@ SSHCONF
 fi
 
 # --- 6. project and driver initialisation ----------------------------------------------------------
+# MCP servers in containers beside the session (MC_MCP_WAIT: "host:port ..."): wait until each
+# accepts connections, so the tool finds them up; one that does not within 60 s is a warning.
+if [ -n "${MC_MCP_WAIT:-}" ]; then
+    for target in $MC_MCP_WAIT; do
+        host=${target%:*} port=${target##*:} waited=0
+        until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+            waited=$((waited + 1))
+            if [ "$waited" -ge 600 ]; then log "warning: MCP server at $target is not answering"; break; fi
+            sleep 0.1
+        done
+    done
+    log "MCP servers up"
+fi
 if [ -f /app/.mc/init.sh ]; then
     log "running /app/.mc/init.sh"
     (cd /app && as_user bash /app/.mc/init.sh) || fail "/app/.mc/init.sh exited with code $?"

@@ -34,40 +34,13 @@ def host_ca_dir() -> str:
 
 
 def build_test_image(directory: Path, name: str) -> str:
-    """A test image built from ``directory`` once per content (``mc-test-NAME:HASH``), under a lock
-    shared by the workers; pip and npm in it trust the host's extra CAs, as driver builds do."""
-    import fcntl
-    import hashlib
-    import shutil
-    import tempfile
+    """A test image built from ``directory`` once per content (``mc-test-NAME:HASH``), the way mc
+    builds its own helper images: pip and npm in it trust the host's extra CAs."""
+    from mc.docker import Docker
+    from mc.drivers.build import build_helper, extra_ca_paths
 
-    from mc.drivers.build import ca_bundle, extra_ca_paths
-
-    bundle = ca_bundle(extra_ca_paths([host_ca_dir()] if host_ca_dir() else []))
-    digest = hashlib.sha256(bundle)
-    for f in sorted(directory.iterdir()):
-        digest.update(f.name.encode() + f.read_bytes())
-    tag = f"mc-test-{name}:{digest.hexdigest()[:12]}"
-    RUN_CACHE.mkdir(parents=True, exist_ok=True)
-    with open(RUN_CACHE / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0:
-            return tag
-        with tempfile.TemporaryDirectory() as tmp:
-            context = Path(tmp) / "context"
-            shutil.copytree(directory, context)
-            if bundle:
-                (context / "mc-test-ca.pem").write_bytes(bundle)
-                lines = []
-                for line in (context / "Dockerfile").read_text().splitlines():
-                    lines.append(line)
-                    if line.upper().startswith("FROM "):
-                        lines += ["COPY mc-test-ca.pem /etc/mc-test-ca.pem",
-                                  "ENV PIP_CERT=/etc/mc-test-ca.pem SSL_CERT_FILE=/etc/mc-test-ca.pem"]
-                (context / "Dockerfile").write_text("\n".join(lines) + "\n")
-            subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True,
-                           env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=1200)
-    return tag
+    extra = extra_ca_paths([host_ca_dir()] if host_ca_dir() else [])
+    return build_helper(Docker(), directory, f"mc-test-{name}", extra)
 
 
 @dataclass

@@ -30,8 +30,9 @@ def add(
     replace: bool = False,
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> None:
-    """Add an MCP server (its URL). It is attached only to sessions that name it (--mcp NAME, or
-    defaults.mcps).
+    """Add an MCP server: a remote one (its URL), or one that runs in a container beside each
+    session that attaches it (--image; a stdio server is bridged to streamable HTTP). It is attached
+    only to sessions that name it (--mcp NAME, or defaults.mcps).
 
     Parameters
     ----------
@@ -45,9 +46,10 @@ def add(
         KEY=VALUE sent with every request to a remote server (repeatable); values are secrets, never
         shown. KEY=- reads the value from stdin (keeps it out of the process list).
     image
-        Image of a server that runs beside each session, on its network (not supported yet).
+        Image of a server that runs beside each session, on its network, with its limits; removed
+        with the session.
     command
-        Command line for the image instead of its own.
+        The image's command instead of its own (as docker run's COMMAND: the entrypoint stays).
     env
         KEY=VALUE for the container server (repeatable); secret-looking names are masked.
     port

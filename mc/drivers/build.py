@@ -101,7 +101,9 @@ def image_tag(driver: Driver, extra_ca: list[Path]) -> str:
     return f"mc-driver-{driver.name}:{content_hash(driver, extra_ca)}"
 
 
-def rewrite_dockerfile(text: str, with_ca: bool) -> str:
+def rewrite_dockerfile(text: str, with_ca: bool, shared: bool = True) -> str:
+    """After every ``FROM`` trust the extra CAs; with ``shared``, end with mc's session files and
+    ``mc-init.sh`` as the entrypoint (a driver), else leave the image's own (a helper image)."""
     out: list[str] = []
     ca_lines = [
         f"COPY .mc/ca/ {CA_DIR}/",
@@ -120,6 +122,8 @@ def rewrite_dockerfile(text: str, with_ca: bool) -> str:
             if with_ca:
                 out += ca_lines
         i += 1
+    if not shared:
+        return "\n".join(out) + "\n"
     out += [
         "",
         "# --- added by mc: the shared session init and helpers ---",
@@ -223,6 +227,37 @@ def build(
                 progress(f"mc: building driver '{driver.name}' ({tag}); first use only\n")
             _run_build(docker, args, driver.name, progress, timeout)
         return tag
+
+
+def build_helper(docker: Docker, directory: Path, repository: str, extra_ca: list[Path], *,
+                 progress: Callable[[str], None] | None = None, timeout: float = BUILD_TIMEOUT) -> str:
+    """An image of mc's own (not a driver: its entrypoint is its own), ``REPOSITORY:HASH`` of the
+    directory and the CAs, built once under the same lock as drivers."""
+    from mc.drivers.memo import walk
+
+    bundle = ca_bundle(extra_ca)
+    digest = hashlib.sha256(BUILD_FORMAT.encode() + bundle)
+    for path in sorted(walk(directory)):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    tag = f"{repository}:{digest.hexdigest()[:12]}"
+    with _build_lock(tag):
+        if image_exists(docker, tag):
+            return tag
+        with tempfile.TemporaryDirectory(prefix="mc-build-") as tmp:
+            context = Path(tmp) / "context"
+            shutil.copytree(directory, context)
+            (context / ".mc").mkdir(exist_ok=True)
+            if bundle:
+                (context / ".mc" / "ca").mkdir()
+                (context / ".mc" / "ca" / "bundle.pem").write_bytes(bundle)
+            dockerfile = context / ".mc" / "Dockerfile"
+            text = (directory / "Dockerfile").read_text()
+            dockerfile.write_text(rewrite_dockerfile(text, bool(bundle), shared=False))
+            if progress:
+                progress(f"mc: building {repository} ({tag}); first use only\n")
+            _run_build(docker, ["build", "--force-rm", "-f", str(dockerfile), "-t", tag, "--label",
+                                f"mc.helper={repository}", str(context)], repository, progress, timeout)
+    return tag
 
 
 def _run_build(docker: Docker, args: list[str], name: str, progress: Callable[[str], None] | None,

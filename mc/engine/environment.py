@@ -87,19 +87,24 @@ def project_environment(access: ProjectAccess) -> tuple[dict[str, str], dict[str
 
 def secrets_tar(files: Mapping[str, bytes], gid: int) -> bytes:
     """The secrets for ``docker cp``: into INCOMING_DIR, which mc-init moves to the /run/mc tmpfs."""
+    return dir_tar(contract.INCOMING_DIR, files, 0o750, 0o640, gid)
+
+
+def dir_tar(directory: str, files: Mapping[str, bytes], dir_mode: int, file_mode: int, gid: int = 0) -> bytes:
+    """A tar for ``docker cp - CONTAINER:/``: ``directory`` with ``files`` in it (never argv)."""
     import io
     import tarfile
     import time
 
-    incoming = contract.INCOMING_DIR.lstrip("/")
+    top = directory.lstrip("/")
     now = time.time()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(incoming)
-        info.type, info.mode, info.gid, info.mtime = tarfile.DIRTYPE, 0o750, gid, now
+        info = tarfile.TarInfo(top)
+        info.type, info.mode, info.gid, info.mtime = tarfile.DIRTYPE, dir_mode, gid, now
         tar.addfile(info)
         for name, content in files.items():
-            info = tarfile.TarInfo(f"{incoming}/{name}")
-            info.size, info.mode, info.gid, info.mtime = len(content), 0o640, gid, now
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size, info.mode, info.gid, info.mtime = len(content), file_mode, gid, now
             tar.addfile(info, io.BytesIO(content))
     return buf.getvalue()

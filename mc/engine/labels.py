@@ -13,6 +13,8 @@ SSH = "mc.ssh"  # "1" when sshd runs in the session
 VERSION = "mc.version"  # mc version that created it
 REMOVE = "mc.rm"  # "1": created with --rm, removed when its command ends (mcd: whatever the client does)
 INSTANCE = "mc.instance"  # the mcd installation that made it (mcd manages only its own sessions)
+MCPS = "mc.mcps"  # the session's MCP servers, comma-separated (those in containers run beside it)
+MCP_OF = "mc.mcp-of"  # on an MCP server's container (and its bridge): the session it serves
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

@@ -15,6 +15,7 @@ from pathlib import Path
 from mc.docker import Docker, DockerError
 from mc.docker.errors import ImageMissing, NetworkMissing
 from mc.docker.runner import Attached
+from mc.engine import sidecars
 from mc.engine.environment import secrets_tar
 from mc.engine.networks import ensure_network
 from mc.engine.plan import SessionPlan
@@ -22,9 +23,11 @@ from mc.engine.plan import SessionPlan
 CREATE_TIMEOUT = 120.0
 
 
-def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object]) -> None:
+def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
+           bridge_image: Callable[[], str] = lambda: "") -> None:
     made_dir = _make_dir(plan.persist_dir)
     try:
+        _start_sidecars(docker, plan, bridge_image)
         for attempt in range(3):
             try:
                 _start(docker, plan, gid, ensure_image)
@@ -40,9 +43,19 @@ def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callabl
                 docker.run("rm", "-f", plan.container, check=False)
                 raise
     except BaseException:
+        if plan.sidecars:
+            sidecars.remove(docker, [plan.session_id])
         if made_dir is not None:
             _remove_empty_tree(made_dir, stop=3)
         raise
+
+
+def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str]) -> None:
+    """The session's MCP servers in containers, on its network (made here when missing)."""
+    if not plan.sidecars:
+        return
+    ensure_network(docker, plan.network, plan.network_owner)
+    sidecars.start(docker, plan, bridge_image)
 
 
 def _start(docker: Docker, plan: SessionPlan, gid: int, ensure_image: Callable[[], object]) -> None:
@@ -73,13 +86,15 @@ def _create(docker: Docker, verb: list[str], plan: SessionPlan, ensure_image: Ca
 FAILED_MARK = b"[mc-init] FAILED: "
 
 
-def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object]) -> Attached:
+def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
+                 bridge_image: Callable[[], str] = lambda: "") -> Attached:
     """A session for one command (``plan.auto_remove``), attached: its output here as it comes,
     its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
     must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is
-    in ``marked`` (the reason mc-init gave), not in the output."""
+    in ``marked`` (the reason mc-init gave), not in the output. Its MCP servers go with it."""
     made_dir = _make_dir(plan.persist_dir)
     try:
+        _start_sidecars(docker, plan, bridge_image)
         for attempt in range(3):
             try:
                 result = _run_attached(docker, plan, gid)
@@ -100,6 +115,9 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
         if made_dir is not None:
             _remove_empty_tree(made_dir, stop=3)
         raise
+    finally:
+        if plan.sidecars:
+            sidecars.remove(docker, [plan.session_id])
 
 
 def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:

@@ -171,7 +171,8 @@ class LocalBackend:
         plan, driver = self._plan(spec, warn=warn)
         with self._room(plan.container):
             launch(self.docker, plan, gid=self.settings.gid,
-                   ensure_image=lambda: self.catalog.build(driver, progress=progress))
+                   ensure_image=lambda: self.catalog.build(driver, progress=progress),
+                   bridge_image=lambda: self._bridge_image(progress))
         row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
                **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
         session = session_from_row(row)
@@ -191,7 +192,8 @@ class LocalBackend:
         plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command, warn=warn)
         with self._room(plan.container):
             result = run_attached(self.docker, plan, gid=self.settings.gid,
-                                  ensure_image=lambda: self.catalog.build(driver, progress=progress))
+                                  ensure_image=lambda: self.catalog.build(driver, progress=progress),
+                                  bridge_image=lambda: self._bridge_image(progress))
         if result.marked:
             raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
         return ExecResult(result.code)
@@ -231,6 +233,14 @@ class LocalBackend:
             for warning in (*notes, *plan.warnings):
                 warn(warning)
         return plan, driver
+
+    def _bridge_image(self, progress: Progress | None) -> str:
+        """mc's stdio-to-HTTP bridge for MCP servers (built on first use, like a driver)."""
+        from mc.drivers.build import build_helper
+        from mc.drivers.registry import builtin_dir
+
+        return build_helper(self.docker, builtin_dir() / "_images" / "mcp-bridge", "mc-mcp-bridge",
+                            self.catalog.extra_ca_paths(), progress=progress)
 
     def _mcps(self, spec: SessionSpec, driver: Driver) -> tuple[tuple[McpServer, ...], builtins.list[str]]:
         """The definitions of the session's MCP servers: every ``--mcp`` must exist; a default that
@@ -320,6 +330,11 @@ class LocalBackend:
         if running and not kill:
             self.docker.run("stop", "-t", "5", *running, check=False, timeout=60)
         proc = self.docker.run("rm", "-f", *names, check=False, timeout=60)
+        with_mcps = [s.id for s in sessions if s.mcps]
+        if with_mcps:
+            from mc.engine import sidecars
+
+            sidecars.remove(self.docker, with_mcps)
         if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace")
             real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
@@ -480,11 +495,6 @@ class LocalBackend:
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
 
-        from mc.mcp.servers import check_server
-
-        if check_server(server).image:
-            raise InvalidArgument(f"MCP server {server.name}: servers in containers (--image) are not supported "
-                                  "yet; run it where sessions can reach it and add its URL")
         stored = self.mcps.for_owner(self.scope.owner).add(with_owner(server, owner=self.scope.owner), replace=replace)
         return stored.masked()
 

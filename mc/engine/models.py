@@ -82,6 +82,7 @@ class Session:
     ssh: bool = False
     connect: builtins.list[str] = field(default_factory=builtins.list)
     remove_on_exit: bool = False  # created with --rm --run: removed when its command ends
+    mcps: builtins.list[str] = field(default_factory=builtins.list)  # its MCP servers
 
     @property
     def running(self) -> bool:

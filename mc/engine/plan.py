@@ -57,6 +57,36 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class McpSidecar:
+    """An MCP server that runs in a container beside the session, on its network, with the session's
+    limits and hardening; removed with it. A stdio server gets a bridge container (mcp-proxy) that
+    serves it as streamable HTTP, the two joined by a pair of FIFOs on a volume of the bridge's."""
+
+    name: str
+    container: str
+    image: str
+    command: tuple[str, ...]  # () for the image's own
+    env: dict[str, str]  # plain values: container environment
+    secret_env: dict[str, str]  # secret-named values: a file copied in before the start, read and removed
+    port: int  # 0: stdio, bridged
+    path: str
+
+    @property
+    def bridge(self) -> str:
+        return f"{self.container}-bridge" if not self.port else ""
+
+    @property
+    def url(self) -> str:
+        """Where the session reaches it."""
+        if self.port:
+            return f"http://{self.container}:{self.port}{self.path}"
+        return f"http://{self.bridge}:{BRIDGE_PORT}/mcp"
+
+
+BRIDGE_PORT = 8000
+
+
+@dataclass(frozen=True)
 class SessionPlan:
     """Every decision about a new session, as data (see the module docstring)."""
 
@@ -80,6 +110,21 @@ class SessionPlan:
     owner: str = ""
     auto_remove: bool = False  # a session for one command: docker removes it when the command ends
     warnings: tuple[str, ...] = ()  # for the caller: the session works, but probably not as meant
+    sidecars: tuple[McpSidecar, ...] = ()  # MCP servers in containers, started before the session
+
+    def sidecar_args(self, sidecar: McpSidecar) -> list[str]:
+        """``docker create`` arguments of a sidecar (or its bridge) up to the image: the session's
+        network, limits and hardening, and labels that tie it to the session."""
+        args = ["--network", self.network, "--init", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
+                "--pids-limit", str(self.pids_limit), "--label", f"{labels.MCP_OF}={self.session_id}",
+                "--label", f"{labels.OWNER}={self.owner}"]
+        if self.cpus:
+            args += ["--cpus", self.cpus]
+        if self.memory:
+            args += ["--memory", self.memory]
+        if labels.INSTANCE in self.labels:
+            args += ["--label", f"{labels.INSTANCE}={self.labels[labels.INSTANCE]}"]
+        return args
 
     def create_args(self) -> list[str]:
         """``docker create`` (or ``run -d``) arguments after the verb; values follow their flags as
@@ -212,8 +257,9 @@ def plan_session(
         model_env, warning = _model_env(spec.model, driver, plain, private)
         env.update(model_env)
         warnings += [warning] if warning else []
+    sidecars: tuple[McpSidecar, ...] = ()
     if mcps:
-        _wire_mcps(mcps, driver, env, private, files)
+        sidecars = _wire_mcps(mcps, driver, env, private, files, f"{labels.CONTAINER_PREFIX}{session_id}")
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -250,6 +296,8 @@ def plan_session(
     }
     if spec.remove_on_exit or once:
         session_labels[labels.REMOVE] = "1"
+    if mcps:
+        session_labels[labels.MCPS] = ",".join(s.name for s in mcps)
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
     return SessionPlan(
@@ -258,7 +306,7 @@ def plan_session(
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
         ports=tuple(sorted({*ports, *((22,) if spec.ssh else ())})), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
         pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), sidecars=sidecars,
     )
 
 
@@ -286,8 +334,10 @@ def _model_env(value: str, driver: Driver, plain: dict[str, str], private: dict[
 
 
 def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, str], private: dict[str, str],
-               files: dict[str, bytes]) -> None:
-    """Tell the driver's tool about the session's MCP servers, the way its manifest says."""
+               files: dict[str, bytes], container: str) -> tuple[McpSidecar, ...]:
+    """Tell the driver's tool about the session's MCP servers, the way its manifest says; the ones
+    in containers become sidecars of the session."""
+    from mc.config.schema import is_secret_name
     from mc.engine import mcpwire
     from mc.mcp.servers import MAX_PER_SESSION
 
@@ -296,7 +346,13 @@ def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, st
         raise InvalidArgument(f"driver {driver.name} does not take MCP servers (--mcp {servers[0].name})")
     if len(servers) > MAX_PER_SESSION:
         raise InvalidArgument(f"--mcp: at most {MAX_PER_SESSION} MCP servers in a session")
-    endpoints = [mcpwire.Endpoint(s.name, s.url, s.transport, dict(s.headers)) for s in servers]
+    sidecars = tuple(
+        McpSidecar(s.name, f"{container}-mcp-{s.name}", s.image, tuple(s.command),
+                   {k: v for k, v in s.env.items() if not is_secret_name(k)},
+                   {k: v for k, v in s.env.items() if is_secret_name(k)}, s.port, s.path)
+        for s in servers if s.image)
+    urls = {c.name: c.url for c in sidecars}
+    endpoints = [mcpwire.Endpoint(s.name, urls.get(s.name, s.url), s.transport, dict(s.headers)) for s in servers]
     if fmt == "opencode" and mcpwire.OPENCODE_VAR in private:
         raise InvalidArgument(f"--mcp and -e {mcpwire.OPENCODE_VAR} both set opencode's config; give one")
     wiring = mcpwire.wire(fmt, endpoints, env)
@@ -307,6 +363,9 @@ def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, st
         env.pop(name, None)
     env.update(wiring.env)
     private.update(wiring.private)
+    if sidecars:
+        env["MC_MCP_WAIT"] = " ".join(c.url.split("/")[2] for c in sidecars)
     if wiring.file:
         files[contract.MCP_FILE] = wiring.file
         env["MC_MCP_FILE"] = f"{contract.SECRETS_DIR}/{contract.MCP_FILE}"
+    return sidecars

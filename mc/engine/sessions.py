@@ -21,7 +21,7 @@ STOP_EXITS = (0, 143)  # mc-init's own stop, or SIGTERM through docker's init
 LABEL_FIELDS = {
     "id": labels.SESSION, "name": labels.NAME, "driver": labels.DRIVER, "project": labels.PROJECT,
     "mount": labels.MOUNT, "created": labels.CREATED, "owner": labels.OWNER, "user": labels.USER,
-    "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE,
+    "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE, "mcps": labels.MCPS,
 }
 LIST_FORMAT = (
     '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
@@ -70,6 +70,7 @@ def session_from_row(row: dict[str, Any]) -> Session:
         ssh=row.get("ssh") == "1",
         connect=connect if isinstance(connect, list) else [],
         remove_on_exit=row.get("rm") == "1",
+        mcps=[n for n in (row.get("mcps") or "").split(",") if n],
     )
 
 

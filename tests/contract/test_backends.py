@@ -225,8 +225,7 @@ def test_mcp_servers(backend):
                 McpServer("x", url="https://h/mcp", headers={"Bad Header": "1"}),
                 McpServer("x", url="https://h/mcp", headers={"X": "a\nb"}),
                 McpServer("x", url="https://h/mcp", transport="ws"), McpServer("x"),
-                McpServer("x", image="img", env={"MC_X": "1"}),
-                McpServer("x", image="img", port=8000)):  # container servers: not yet
+                McpServer("x", image="img", env={"MC_X": "1"})):
         with pytest.raises(InvalidArgument):
             backend.mcp_add(bad)
     with pytest.raises(InvalidArgument, match="does not take MCP servers"):

@@ -149,9 +149,12 @@ def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
         listed = mc.ok("-r", "t", "mcp", "list") + mc.ok("-r", "t", "mcp", "show", "tools", "-o", "json")
         assert "tools" in listed and TOKEN not in listed
         assert "tools" not in mc.ok("mcp", "list")  # not the local store
-        proc = mc.run("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "tools", "--network", net,
-                      "--no-connect", "--rm", "--run", "opencode mcp list", timeout=1800)
-        assert proc.returncode == 0 and "connected" in proc.stdout, proc.stdout + proc.stderr
+        # and a stdio server in a container, beside the session on the owner's network
+        mc.ok("-r", "t", "mcp", "add", "piped", "--image", build_test_image(HERE, "mcpserver"), "--command", "stdio")
+        proc = mc.run("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "tools", "--mcp", "piped",
+                      "--network", net, "--no-connect", "--rm", "--run", "opencode mcp list", timeout=1800)
+        assert proc.returncode == 0 and proc.stdout.count("connected") == 2, proc.stdout + proc.stderr
+        assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []
         for path in (tmp_path / "mcd").rglob("*"):
             if path.is_file():
                 assert TOKEN.encode() not in path.read_bytes(), path
@@ -163,3 +166,60 @@ def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
         assert mc.run("-r", "t", "mcp", "show", "tools").returncode == 3
     finally:
         daemon.stop()
+
+
+def _sidecars(session_id: str) -> list[str]:
+    return docker("ps", "-aq", "--filter", f"label=mc.mcp-of={session_id}").split()
+
+
+@pytest.mark.parametrize("driver", list(MCP_READBACK))
+def test_servers_in_containers_beside_the_session(docker_mc, driver):
+    """A server with a port, and a stdio one through the bridge, run beside the session on its
+    network with its hardening; the tool reaches both; a secret variable reaches the server but not
+    docker inspect; everything goes with the session."""
+    mc = docker_mc
+    image = build_test_image(HERE, "mcpserver")
+    mc.ok("mcp", "add", "boxed", "--image", image, "--port", "8000", "-e", "MCP_MARKER=boxed",
+          "-e", f"SERVICE_TOKEN={TOKEN}")
+    mc.ok("mcp", "add", "piped", "--image", image, "--command", "stdio")
+    extra = ["-e", "OPENAI_API_KEY=none", "--model", "openai/gpt-4o"] if driver == "goose" else []
+    # goose speaks the 2026 protocol revision, which the bridge (mcp-proxy, MCP SDK 1.x) does not yet
+    names = ["boxed"] if driver == "goose" else ["boxed", "piped"]
+    session = json.loads(mc.ok("session", "create", "--driver", driver, *(f"--mcp={n}" for n in names), *extra,
+                               "--no-connect", "-o", "json", timeout=1800))
+    sid = session["id"]
+    cars = _sidecars(sid)
+    assert len(cars) == len(names) + (len(names) - 1)  # each server, and piped's bridge
+    out = mc.ok("session", "exec", sid, "--", "bash", "-lc", MCP_READBACK[driver][0], timeout=300)
+    for name in names:
+        assert name in out, out[-3000:]
+    if driver != "goose":
+        assert out.count("onnected") >= len(names) and "Failed" not in out, out[-3000:]
+    else:
+        assert "Failed to start extension" not in out and "extensions ready" in out, out[-3000:]
+    boxed = f"{session['container']}-mcp-boxed"
+    assert TOKEN not in docker("inspect", *cars)
+    assert TOKEN in docker("exec", boxed, "sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'")
+    assert docker("exec", boxed, "ls", "/run/mc-mcp").strip() == ""  # the file was read and removed
+    facts = json.loads(docker("inspect", boxed))[0]["HostConfig"]
+    assert facts["CapDrop"] == ["ALL"] and "no-new-privileges" in facts["SecurityOpt"] and facts["PidsLimit"] > 0
+    assert facts["NetworkMode"] == json.loads(docker("inspect", session["container"]))[0]["HostConfig"]["NetworkMode"]
+    mc.ok("session", "close", sid)
+    assert _sidecars(sid) == []
+
+
+def test_a_session_for_one_command_takes_its_servers_with_it(docker_mc):
+    mc = docker_mc
+    image = build_test_image(HERE, "mcpserver")
+    mc.ok("mcp", "add", "piped", "--image", image, "--command", "stdio")
+    proc = mc.run("session", "create", "--driver", "opencode", "--mcp", "piped", "--no-connect", "--rm",
+                  "--run", "opencode mcp list", timeout=1800)
+    assert proc.returncode == 0 and "connected" in proc.stdout, proc.stdout + proc.stderr
+    assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []
+    assert docker("volume", "ls", "-q", "--filter", f"label=mc.owner={mc.owner}").split() == []  # the bridge's
+    # an image that is not there and cannot be pulled: one line, nothing left
+    mc.ok("mcp", "add", "ghost", "--image", "mc-test-no-such-image:1", "--port", "8000")
+    proc = mc.run("session", "create", "--driver", "opencode", "--mcp", "ghost", "--no-connect")
+    assert proc.returncode != 0 and proc.stderr.splitlines()[-1].startswith("mc: error: MCP server ghost: "), \
+        proc.stderr
+    assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []

@@ -127,3 +127,22 @@ def test_a_driver_without_mcp_refuses_and_the_manifest_says_so():
         manifest.parse({"name": "t", "mcp": {"format": "vscode"}}, "mc-driver.yaml")
     with pytest.raises(InvalidArgument, match="at most 16 MCP servers"):
         plan("goose", tuple(McpServer(f"s{i}", url="https://h/mcp") for i in range(17)))
+
+
+def test_servers_in_containers_become_sidecars_on_the_session_network():
+    boxed = McpServer("boxed", image="srv:1", env={"LEVEL": "3", "API_TOKEN": SECRET}, port=9000, path="/rpc")
+    piped = McpServer("piped", image="srv:1", command=["stdio"])
+    p = plan("claude", (TOOLS, boxed, piped))
+    by_name = {c.name: c for c in p.sidecars}
+    assert by_name["boxed"].url == "http://mc-0123abcd-mcp-boxed:9000/rpc" and not by_name["boxed"].bridge
+    assert by_name["boxed"].env == {"LEVEL": "3"} and by_name["boxed"].secret_env == {"API_TOKEN": SECRET}
+    assert by_name["piped"].bridge == "mc-0123abcd-mcp-piped-bridge"
+    assert by_name["piped"].url == "http://mc-0123abcd-mcp-piped-bridge:8000/mcp"
+    assert p.env["MC_MCP_WAIT"] == "mc-0123abcd-mcp-boxed:9000 mc-0123abcd-mcp-piped-bridge:8000"
+    assert p.labels["mc.mcps"] == "tools,boxed,piped"
+    args = p.sidecar_args(by_name["boxed"])
+    assert args[args.index("--network") + 1] == p.network and "no-new-privileges" in args
+    assert args[args.index("--cap-drop") + 1] == "ALL" and "mc.mcp-of=0123abcd" in args
+    assert SECRET not in " ".join(args)
+    lines = dict(line.split("\t") for line in p.secret_files[contract.MCP_FILE].decode().splitlines())
+    assert json.loads(lines["piped"])["url"] == by_name["piped"].url

@@ -1,0 +1,104 @@
+"""MCP servers in containers beside a session: started before it (so its tool finds them), on its
+network, with its limits and hardening, and removed with it.
+
+A server's secret-named variables are a file copied in before the start (never ``-e``, so never in
+``docker inspect``), which a small ``/bin/sh`` prelude reads into the environment and removes before
+it execs the image's own command. A server that speaks stdio gets a bridge container (mcp-proxy,
+an image mc builds) serving it as streamable HTTP; the server's stdin and stdout are two FIFOs in a
+volume of the bridge's, so the server runs from its own image, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterable
+
+from mc.docker import Docker, DockerError
+from mc.docker.errors import ImageMissing, first_line
+from mc.engine import labels
+from mc.engine.environment import dir_tar
+from mc.engine.plan import McpSidecar, SessionPlan
+from mc.errors import InvalidArgument, McError
+
+IO_DIR = "/run/mc-mcp-io"  # the FIFO pair of a stdio server: "in" (its stdin) and "out" (its stdout)
+ENV_DIR = "/run/mc-mcp"  # the secret variables' file, read and removed by the prelude
+PRELUDE = f"""\
+if [ -f {ENV_DIR}/env ]; then set -a; . {ENV_DIR}/env; set +a; rm -f {ENV_DIR}/env; fi
+if [ -d {IO_DIR} ]; then
+  i=0; while [ ! -p {IO_DIR}/out ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  exec "$@" <{IO_DIR}/in >{IO_DIR}/out
+fi
+exec "$@"
+"""
+PULL_TIMEOUT = 600.0
+
+
+def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str]) -> None:
+    """Start every sidecar of the plan; on any failure remove what was started, and say which."""
+    try:
+        for car in plan.sidecars:
+            _start(docker, plan, car, bridge_image)
+    except BaseException:
+        remove(docker, [plan.session_id])
+        raise
+
+
+def remove(docker: Docker, session_ids: Iterable[str]) -> None:
+    """Remove the sidecars (and bridges, and their volumes) of these sessions."""
+    filters = [arg for sid in session_ids for arg in ("--filter", f"label={labels.MCP_OF}={sid}")]
+    if not filters:
+        return
+    ids = docker.run("ps", "-aq", *filters, check=False, timeout=30).stdout.decode().split()
+    if ids:
+        docker.run("rm", "-f", "-v", *ids, check=False, timeout=60)
+
+
+def _start(docker: Docker, plan: SessionPlan, car: McpSidecar, bridge_image: Callable[[], str]) -> None:
+    base = plan.sidecar_args(car)
+    io: list[str] = []
+    if car.bridge:
+        volume = (f"type=volume,destination={IO_DIR},volume-label={labels.MCP_OF}={plan.session_id},"
+                  f"volume-label={labels.OWNER}={plan.owner}")  # anonymous: removed with the bridge
+        docker.run("run", "-d", "--name", car.bridge, "--hostname", car.bridge, *base, "--mount", volume,
+                   bridge_image(), timeout=120)
+        io = ["--volumes-from", car.bridge]
+    argv = ["create", "--name", car.container, "--hostname", car.container, *base, *io]
+    for key, value in car.env.items():
+        argv += ["-e", f"{key}={value}"]
+    if car.secret_env or car.bridge:
+        program = _program(docker, car)
+        argv += ["--entrypoint", "/bin/sh", car.image, "-c", PRELUDE, "mc-mcp", *program]
+    else:
+        argv += [car.image, *car.command]
+    try:
+        docker.run(*argv, timeout=PULL_TIMEOUT)
+        if car.secret_env:
+            text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in car.secret_env.items()).encode()
+            docker.run("cp", "-", f"{car.container}:/", input=dir_tar(ENV_DIR, {"env": text}, 0o777, 0o644))
+        docker.run("start", car.container)
+    except DockerError as exc:
+        raise McError(f"MCP server {car.name}: {first_line(exc.stderr) or exc}") from None
+
+
+def _program(docker: Docker, car: McpSidecar) -> list[str]:
+    """The image's entrypoint and command (``--command`` instead of the latter), to exec after the prelude."""
+    fmt = "{{json .Config.Entrypoint}}\t{{json .Config.Cmd}}"
+    for attempt in range(2):
+        try:
+            out = docker.run("image", "inspect", "--format", fmt, car.image, timeout=30).stdout.decode()
+            break
+        except DockerError as exc:
+            if attempt or not exc.is_a(ImageMissing):
+                raise McError(f"MCP server {car.name}: image {car.image}: {first_line(exc.stderr)}") from None
+            try:
+                docker.run("pull", car.image, timeout=PULL_TIMEOUT)
+            except DockerError as pull:
+                raise McError(f"MCP server {car.name}: image {car.image} is not here and cannot be pulled: "
+                              f"{first_line(pull.stderr)}") from None
+    entry_text, _, cmd_text = out.strip().partition("\t")
+    entry, cmd = json.loads(entry_text) or [], json.loads(cmd_text) or []
+    program = [*entry, *(car.command or cmd)]
+    if not program:
+        raise InvalidArgument(f"MCP server {car.name}: image {car.image} has no command; add the server with --command")
+    return [str(word) for word in program]
