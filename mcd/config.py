@@ -25,6 +25,7 @@ sessions:
   memory: 4g
   max_per_user: 10                 # live sessions per user (0: no cap)
   networks: [team-db]              # existing networks users may join (none unless listed)
+  mcp_images: ["registry.example.com/mcp/*"]  # images users may run as MCP servers (none unless listed)
 drivers:                           # extra drivers: name -> driver directory
   - {name: team, path: /etc/mcd/drivers/team}
 projects:
@@ -53,7 +54,8 @@ KNOWN: dict[str, set[str]] = {
     "auth": {"issuer", "url", "provider", "client_id", "clientId", "client_secret", "admin_group", "groups_claim",
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
-    "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks"},
+    "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
+                 "mcp_images"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
@@ -95,6 +97,7 @@ class ServiceConfig:
     memory: str = ""
     max_per_user: int = 10
     networks: list[str] = field(default_factory=list)
+    mcp_images: list[str] = field(default_factory=list)
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
@@ -217,6 +220,7 @@ def load(path: str | None) -> ServiceConfig:
         memory=r.string(sessions, "memory", "sessions"),
         max_per_user=r.integer(sessions, "max_per_user", "sessions", 10),
         networks=r.strings(sessions, "networks", "sessions"),
+        mcp_images=r.strings(sessions, "mcp_images", "sessions"),
         project_key=r.string(storage, "key", "projects.storage"),
         ssh_scan=r.strings(projects, "default_ssh_scan", "projects"),
         db_path=r.string(database, "path", "database"),

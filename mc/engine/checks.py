@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from mc.contract import ENV_NAME
 from mc.engine.models import Volume
-from mc.errors import InvalidArgument
+from mc.errors import InvalidArgument, PermissionDenied
+
+if TYPE_CHECKING:
+    from mc.engine.settings import EngineSettings
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -145,3 +149,12 @@ def check_cpus(value: str) -> str:
     if value:
         cpu_count(value)
     return value
+
+
+def check_mcp_image(image: str, settings: EngineSettings) -> None:
+    """Through mcd, an MCP server's image must be one the operator lists (``sessions.mcp_images``)."""
+    import fnmatch
+
+    if image and not settings.host_access and not any(fnmatch.fnmatchcase(image, p) for p in settings.mcp_images):
+        raise PermissionDenied(f"image {image} is not one this server runs as an MCP server "
+                               "(its operator lists them in sessions.mcp_images)")

@@ -495,6 +495,7 @@ class LocalBackend:
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
 
+        checks.check_mcp_image(server.image, self.settings)
         stored = self.mcps.for_owner(self.scope.owner).add(with_owner(server, owner=self.scope.owner), replace=replace)
         return stored.masked()
 

@@ -259,7 +259,7 @@ def plan_session(
         warnings += [warning] if warning else []
     sidecars: tuple[McpSidecar, ...] = ()
     if mcps:
-        sidecars = _wire_mcps(mcps, driver, env, private, files, f"{labels.CONTAINER_PREFIX}{session_id}")
+        sidecars = _wire_mcps(mcps, driver, env, private, files, f"{labels.CONTAINER_PREFIX}{session_id}", settings)
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -334,7 +334,7 @@ def _model_env(value: str, driver: Driver, plain: dict[str, str], private: dict[
 
 
 def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, str], private: dict[str, str],
-               files: dict[str, bytes], container: str) -> tuple[McpSidecar, ...]:
+               files: dict[str, bytes], container: str, settings: EngineSettings) -> tuple[McpSidecar, ...]:
     """Tell the driver's tool about the session's MCP servers, the way its manifest says; the ones
     in containers become sidecars of the session."""
     from mc.config.schema import is_secret_name
@@ -346,6 +346,8 @@ def _wire_mcps(servers: tuple[McpServer, ...], driver: Driver, env: dict[str, st
         raise InvalidArgument(f"driver {driver.name} does not take MCP servers (--mcp {servers[0].name})")
     if len(servers) > MAX_PER_SESSION:
         raise InvalidArgument(f"--mcp: at most {MAX_PER_SESSION} MCP servers in a session")
+    for server in servers:
+        checks.check_mcp_image(server.image, settings)
     sidecars = tuple(
         McpSidecar(s.name, f"{container}-mcp-{s.name}", s.image, tuple(s.command),
                    {k: v for k, v in s.env.items() if not is_secret_name(k)},

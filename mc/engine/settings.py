@@ -37,6 +37,7 @@ class EngineSettings:
     max_sessions_per_owner: int = 0  # live sessions one owner may have (0: no cap)
     host_access: bool = True  # local: mounts, host volumes, driver paths; never through mcd
     allowed_networks: tuple[str, ...] = ()  # without host access: the extra networks a caller may join
+    mcp_images: tuple[str, ...] = ()  # without host access: images (fnmatch patterns) MCP servers may run
     network_per_owner: bool = False  # mcd: each owner's sessions on a network of their own
     ssh_scan: tuple[str, ...] = ()  # hosts whose ssh keys project sessions trust
     driver_dirs: Mapping[str, str] = field(default_factory=dict)  # extra drivers by name (mcd)

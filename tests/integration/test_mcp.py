@@ -142,14 +142,17 @@ def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
 
     mc = docker_mc
     net, url = mcp_server
-    daemon = start_mcd(tmp_path, mc.env, sessions={"networks": [net]})
+    daemon = start_mcd(tmp_path, mc.env, sessions={"networks": [net], "mcp_images": ["mc-test-mcpserver:*"]})
     try:
         mc.ok("remote", "add", "t", daemon.url)
         mc.ok("-r", "t", "mcp", "add", "tools", url, "--header", "Authorization=-", input=f"Bearer {TOKEN}\n")
         listed = mc.ok("-r", "t", "mcp", "list") + mc.ok("-r", "t", "mcp", "show", "tools", "-o", "json")
         assert "tools" in listed and TOKEN not in listed
         assert "tools" not in mc.ok("mcp", "list")  # not the local store
-        # and a stdio server in a container, beside the session on the owner's network
+        # and a stdio server in a container, beside the session on the owner's network; only images
+        # the operator lists run as MCP servers
+        proc = mc.run("-r", "t", "mcp", "add", "evil", "--image", "debian:bookworm-slim", "--port", "80")
+        assert proc.returncode != 0 and "sessions.mcp_images" in proc.stderr, proc.stderr
         mc.ok("-r", "t", "mcp", "add", "piped", "--image", build_test_image(HERE, "mcpserver"), "--command", "stdio")
         proc = mc.run("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "tools", "--mcp", "piped",
                       "--network", net, "--no-connect", "--rm", "--run", "opencode mcp list", timeout=1800)

@@ -146,3 +146,15 @@ def test_servers_in_containers_become_sidecars_on_the_session_network():
     assert SECRET not in " ".join(args)
     lines = dict(line.split("\t") for line in p.secret_files[contract.MCP_FILE].decode().splitlines())
     assert json.loads(lines["piped"])["url"] == by_name["piped"].url
+
+
+def test_through_mcd_only_listed_images_run_as_servers():
+    from mc.errors import PermissionDenied
+
+    remote = EngineSettings(host_access=False, mcp_images=("registry.example.com/mcp/*",))
+    servers = (McpServer("ok", image="registry.example.com/mcp/search:1", port=80),)
+    plan_session(SessionSpec(driver="t"), tool_driver("goose"), "img", remote, Scope.user("u"), session_id="1",
+                 created="", version="1", mcps=servers)
+    with pytest.raises(PermissionDenied, match=r"sessions\.mcp_images"):
+        plan_session(SessionSpec(driver="t"), tool_driver("goose"), "img", remote, Scope.user("u"), session_id="1",
+                     created="", version="1", mcps=(McpServer("bad", image="docker.io/evil:1", port=80),))
