@@ -139,3 +139,62 @@ def prune(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
     for image in removed:
         render.say(f"removed {image}")
     render.say(f"{len(removed)} image(s) removed")
+
+
+config_app = App(name="config", help="Your own configuration of a driver's tool, for its sessions.")
+app.command(config_app)
+
+
+@config_app.command(name="import")
+def import_(
+    name: str,
+    *,
+    project: Annotated[str | None, Parameter(alias="-p")] = None,
+    mount: Annotated[str | None, Parameter(alias="-m")] = None,
+    with_history: bool = False,
+    output: Annotated[Output, Parameter(alias="-o")] = "table",
+) -> None:
+    """Copy your own configuration of the driver's tool (its login and settings: ~/.claude,
+    ~/.config/goose, ~/.config/opencode, ...) into the persistent config of a project or a directory,
+    so its sessions start with it. Caches and history stay behind unless asked; files are kept 0600.
+
+    Parameters
+    ----------
+    name
+        The driver (its manifest names what to copy).
+    project
+        The project (git URL) whose sessions get it (the only choice on a remote).
+    mount
+        The directory whose sessions get it (default: the current directory, locally).
+    with_history
+        Also copy the tool's caches and history.
+    output
+        table or json.
+    """
+    import os
+    from pathlib import Path
+
+    from mc.drivers.userconfig import Source, pack
+    from mc.errors import InvalidArgument
+
+    backend = context.backend()
+    remote = context.remote_name() is not None
+    if project and mount:
+        raise InvalidArgument("give either --project or --mount, not both")
+    if not project and not mount and not remote:
+        mount = os.getcwd()
+    info = backend.driver(name)
+    sources = [Source(p.source, p.target, p.type, tuple(p.import_skip)) for p in info.persistent_configs]
+    packed = pack(sources, Path.home(), with_history=with_history,
+                  limit=(1536 * 1024) if remote else 64 * 1024 * 1024)
+    if not packed.found:
+        wanted = ", ".join(s.source for s in sources if s.source.startswith("~/")) or "nothing"
+        raise InvalidArgument(f"none of {wanted} is on this machine: nothing to import for {info.name}")
+    done = backend.config_import(info.name, packed.archive, project=project or "", mount=mount or "")
+    if output == "json":
+        render.emit_json({"driver": done.driver, "into": done.into, "files": done.files, "size": done.size,
+                          "sources": packed.found, "skipped": packed.skipped})
+        return
+    left = f"; {packed.skipped} entries of caches and history left out (--with-history)" if packed.skipped else ""
+    render.say(f"imported {', '.join(packed.found)} for {done.driver} into {done.into}: {done.files} files, "
+               f"{done.size} bytes{left}")

@@ -49,6 +49,8 @@ class PersistentConfig:
     target: str
     type: str = "directory"
     description: str = ""
+    import_skip: list[str] = field(default_factory=list)  # caches and history: `config import` leaves them
+    # out unless asked (globs of paths inside a directory source)
 
 
 @dataclass
@@ -177,7 +179,11 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
             target=c.string(item, "target", where, required=True),
             type=c.string(item, "type", where, default="directory"),
             description=c.string(item, "description", where),
+            import_skip=[str(g) for g in c.sequence(item, "import_skip")],
         )
+        for glob in pc.import_skip:
+            if not glob or glob.startswith("/") or not _plain_path(glob):
+                raise c.fail(f"{where}import_skip", "globs of relative paths", glob)
         if pc.type not in ("directory", "file"):
             raise c.fail(f"{where}type", "directory or file", pc.type)
         if not pc.target.startswith(f"{CONFIG_DIR}/") or not _plain_path(pc.target):

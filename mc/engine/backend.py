@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+from mc.engine.models import ConfigImport, DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
 
 if TYPE_CHECKING:
     from mc.mcp.servers import McpServer
@@ -69,6 +69,10 @@ class Backend(Protocol):
 
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         """Build a driver's image (when its content changed); its tag."""
+
+    def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
+        """Put a user's own configuration of the driver's tool (``mc.drivers.userconfig.pack``) into
+        the persistent config of a project or a mounted directory."""
 
     def prune_images(self) -> builtins.list[str]:
         """Remove images of previous driver versions no session uses; what was removed."""

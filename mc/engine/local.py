@@ -22,6 +22,7 @@ from mc.engine import checks, labels
 from mc.engine.backend import Backend, Progress, Warn
 from mc.engine.exec import READY_TIMEOUT, exec_argv, failure_reason, not_running
 from mc.engine.models import (
+    ConfigImport,
     DriverInfo,
     EnvVarInfo,
     ExecResult,
@@ -142,7 +143,7 @@ class LocalBackend:
             environment=[EnvVarInfo(e.name, e.description, e.required, None if e.sensitive else e.default, e.sensitive)
                          for e in m.environment],
             ports=list(m.ports),
-            persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
+            persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description, list(p.import_skip))
                                 for p in m.persistent_configs],
             model_providers=sorted(m.model.providers) if m.model else [],
             mcp=m.mcp,
@@ -157,6 +158,53 @@ class LocalBackend:
 
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         return self.catalog.build(self.catalog.resolve(name), no_cache=no_cache, progress=progress)
+
+    def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
+        """Copy a user's own configuration of the driver's tool (an archive from
+        ``mc.drivers.userconfig.pack``, checked here) into the persistent config of a project or a
+        mounted directory, owned by the session user; through a container, so the copy stays inside
+        /mc-config whatever a session left there."""
+        import os
+
+        from mc import contract
+        from mc.drivers.userconfig import checked_members
+        from mc.engine.plan import persist_mount
+
+        d = self.catalog.resolve(driver or self.settings.default_driver)
+        targets = [p.target for p in d.manifest.persistent_configs]
+        if not targets:
+            raise InvalidArgument(f"driver {d.name} keeps no configuration between sessions")
+        if bool(project) == bool(mount):
+            raise InvalidArgument("give the project (--project URL) or the directory (--mount DIR) whose sessions "
+                                  "get the configuration")
+        if mount:
+            if not self.settings.host_access:
+                raise InvalidArgument("a local directory has no persistent config on a remote; use --project URL")
+            key = os.path.abspath(os.path.expanduser(mount))
+            if not os.path.isdir(key):
+                raise InvalidArgument(f"{mount}: not a directory")
+        else:
+            from mc.projects.urls import normalize
+
+            key = normalize(project)
+        clean = checked_members(archive, targets, self.settings.uid, self.settings.gid)
+        config_mount, directory = persist_mount(self.settings, self.scope, key, self.settings.data_root or _data_dir())
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        image = self.catalog.build(d)
+        container = f"mc-import-{secrets_hex()}"
+        self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
+                        "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
+        try:
+            self.docker.run("cp", "-", f"{container}:{contract.CONFIG_DIR}", input=clean, timeout=120)
+        finally:
+            self.docker.run("rm", "-f", "-v", container, check=False, timeout=60)
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(clean)) as tar:
+            members = [m for m in tar.getmembers() if m.isreg()]
+        return ConfigImport(d.name, key, len(members), sum(m.size for m in members))
 
     def prune_images(self) -> builtins.list[str]:
         if not self.settings.host_access:
@@ -507,6 +555,12 @@ class LocalBackend:
 
     def mcp_remove(self, name: str) -> McpServer:
         return self.mcps.for_owner(self.scope.owner).remove(name).masked()
+
+
+def secrets_hex() -> str:
+    import secrets
+
+    return secrets.token_hex(4)
 
 
 class EventStream:

@@ -152,6 +152,17 @@ class PersistentConfigInfo:
     target: str
     type: str = "directory"
     description: str = ""
+    import_skip: builtins.list[str] = field(default_factory=builtins.list)  # caches, history: not imported
+
+
+@dataclass
+class ConfigImport:
+    """What ``mc driver config import`` stored."""
+
+    driver: str
+    into: str  # the project or directory whose persistent config it is
+    files: int
+    size: int
 
 
 @dataclass

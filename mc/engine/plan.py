@@ -164,6 +164,19 @@ def persist_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def persist_mount(settings: EngineSettings, scope: Scope, key: str, persist_root: Path | None
+                  ) -> tuple[Mount, Path | None]:
+    """Where a project's (or a mounted directory's) persistent configs live, as the /mc-config
+    mount: locally a directory under ``persist_root`` (returned, to make), in mcd a named volume
+    per user and project (it works the same when mcd runs in a container next to the engine,
+    where its own paths mean nothing to the engine)."""
+    if settings.host_access and persist_root is not None:
+        directory = persist_root / "projects" / persist_key_hash(key) / "config"
+        return Mount("bind", contract.CONFIG_DIR, str(directory)), directory
+    volume = f"mc-config-{persist_key_hash(scope.volume_owner + chr(0) + key)}"
+    return Mount("volume", contract.CONFIG_DIR, volume, owner_label=scope.volume_owner), None
+
+
 def _limits(spec: SessionSpec, settings: EngineSettings) -> tuple[int, str, str]:
     """(pids, cpus, memory): the caller's, else the defaults; with caps, never above them."""
     default = settings.limits
@@ -277,14 +290,8 @@ def plan_session(
     if persist_key:
         env["MC_CONFIG_DIR"] = contract.CONFIG_DIR
         env["MC_DRIVER_CONFIG_DIR"] = f"{contract.CONFIG_DIR}/{driver.name}"
-        if settings.host_access and persist_root is not None:
-            persist_dir = persist_root / "projects" / persist_key_hash(persist_key) / "config"
-            mounts.append(Mount("bind", contract.CONFIG_DIR, str(persist_dir)))
-        else:
-            # mcd: a named volume per user and project; it works the same when mcd runs in a
-            # container next to the engine, where its own paths mean nothing to the engine
-            volume = f"mc-config-{persist_key_hash(scope.volume_owner + chr(0) + persist_key)}"
-            mounts.append(Mount("volume", contract.CONFIG_DIR, volume, owner_label=scope.volume_owner))
+        config_mount, persist_dir = persist_mount(settings, scope, persist_key, persist_root)
+        mounts.append(config_mount)
     mounts += [Mount("bind" if v.source.startswith("/") else "volume", v.target, v.source, v.read_only)
                for v in volumes]
 

@@ -23,7 +23,15 @@ from mc.api.v1 import (
     session_pb2_grpc,
 )
 from mc.engine.backend import Backend, Progress, Warn
-from mc.engine.models import DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+from mc.engine.models import (
+    ConfigImport,
+    DriverInfo,
+    ExecResult,
+    ProjectInfo,
+    Session,
+    SessionSpec,
+    TerminalFacts,
+)
 from mc.errors import InvalidArgument, McError, NotFound, PermissionDenied
 from mc.remote import convert
 from mc.remote.auth import RemoteAuth, WhoAmI
@@ -251,6 +259,15 @@ class RemoteBackend:
 
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         raise PermissionDenied("drivers are built by the server on first use; mc driver build works in local mode")
+
+    @_call
+    def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
+        if mount or not project:
+            raise InvalidArgument("a remote keeps configuration per project: give --project URL")
+        resp = self.driver_stub.ImportConfig(
+            driver_pb2.ImportConfigRequest(driver=driver, project=project, archive=archive),
+            timeout=UNARY_TIMEOUT * 4, metadata=self._meta())
+        return ConfigImport(driver, resp.project, resp.files, resp.size)
 
     def prune_images(self) -> builtins.list[str]:
         raise PermissionDenied("mc driver prune works on the local engine; the server manages its own images")

@@ -82,7 +82,8 @@ def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
                                                default=e.default or "", sensitive=e.sensitive)
                      for e in d.environment],
         persistent_configs=[driver_pb2.PersistentConfig(source=p.source, target=p.target, type=p.type,
-                                                        description=p.description) for p in d.persistent_configs],
+                                                        description=p.description, import_skip=p.import_skip)
+                            for p in d.persistent_configs],
         model_providers=d.model_providers, mcp=d.mcp,
     )
 
@@ -93,7 +94,7 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
         built=m.built, ports=list(m.ports),
         environment=[EnvVarInfo(e.name, e.description, e.required, e.default or None, e.sensitive)
                      for e in m.environment],
-        persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description)
+        persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description, list(p.import_skip))
                             for p in m.persistent_configs],
         model_providers=list(m.model_providers), mcp=m.mcp,
     )

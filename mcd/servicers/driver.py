@@ -6,6 +6,7 @@ import grpc
 
 from mc.api.v1 import driver_pb2, driver_pb2_grpc
 from mc.remote.convert import driver_to_pb
+from mcd.interceptor import note
 from mcd.servicers.base import EngineScoped, unary
 
 
@@ -18,3 +19,10 @@ class DriverServicer(EngineScoped, driver_pb2_grpc.DriverServiceServicer):
     @unary
     def Get(self, request: driver_pb2.GetDriverRequest, context: grpc.ServicerContext) -> driver_pb2.GetDriverResponse:
         return driver_pb2.GetDriverResponse(driver=driver_to_pb(self.engine.driver(request.name)))
+
+    @unary
+    def ImportConfig(self, request: driver_pb2.ImportConfigRequest,
+                     context: grpc.ServicerContext) -> driver_pb2.ImportConfigResponse:
+        done = self._engine().config_import(request.driver, request.archive, project=request.project)
+        note(f"{done.driver} {done.into}")
+        return driver_pb2.ImportConfigResponse(files=done.files, size=done.size, project=done.into)

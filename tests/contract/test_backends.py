@@ -236,3 +236,28 @@ def test_mcp_servers(backend):
     assert backend.mcp_list() == []
     with pytest.raises(NotFound):
         backend.mcp_get("tools")
+
+
+def test_config_import_checks_the_archive_in_the_engine(backend, tmp_path):
+    """The archive is checked where it is unpacked, whatever the client sent."""
+    import io
+    import tarfile
+
+    from mc.drivers.userconfig import Source, pack
+
+    conf = tmp_path / "home" / ".config" / "opencode"
+    conf.mkdir(parents=True)
+    (conf / "opencode.json").write_text("{}")
+    packed = pack([Source("~/.config/opencode", "/mc-config/opencode/config")], tmp_path / "home")
+    url = f"https://git.example.com/contract/{secrets.token_hex(3)}.git"
+    done = backend.config_import("opencode", packed.archive, project=url)
+    assert done.files == 1 and done.into.startswith("git.example.com/contract/")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        evil = tarfile.TarInfo("opencode/config/../../../etc/cron.d/x")
+        evil.size = 1
+        tar.addfile(evil, io.BytesIO(b"x"))
+    with pytest.raises(InvalidArgument, match="not inside"):
+        backend.config_import("opencode", buf.getvalue(), project=url)
+    with pytest.raises(InvalidArgument, match=r"not inside|keeps no configuration"):  # another driver's
+        backend.config_import("base", packed.archive, project=url)

@@ -47,16 +47,18 @@ class Driver(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ..., model_providers: _Optional[_Iterable[str]] = ..., mcp: _Optional[str] = ...) -> None: ...
 
 class PersistentConfig(_message.Message):
-    __slots__ = ("source", "target", "type", "description")
+    __slots__ = ("source", "target", "type", "description", "import_skip")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_SKIP_FIELD_NUMBER: _ClassVar[int]
     source: str
     target: str
     type: str
     description: str
-    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    import_skip: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ..., import_skip: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListDriversRequest(_message.Message):
     __slots__ = ()
@@ -79,3 +81,23 @@ class GetDriverResponse(_message.Message):
     DRIVER_FIELD_NUMBER: _ClassVar[int]
     driver: Driver
     def __init__(self, driver: _Optional[_Union[Driver, _Mapping]] = ...) -> None: ...
+
+class ImportConfigRequest(_message.Message):
+    __slots__ = ("driver", "project", "archive")
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_FIELD_NUMBER: _ClassVar[int]
+    driver: str
+    project: str
+    archive: bytes
+    def __init__(self, driver: _Optional[str] = ..., project: _Optional[str] = ..., archive: _Optional[bytes] = ...) -> None: ...
+
+class ImportConfigResponse(_message.Message):
+    __slots__ = ("files", "size", "project")
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    files: int
+    size: int
+    project: str
+    def __init__(self, files: _Optional[int] = ..., size: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...

@@ -45,6 +45,11 @@ class DriverServiceStub:
                 request_serializer=mc_dot_api_dot_v1_dot_driver__pb2.GetDriverRequest.SerializeToString,
                 response_deserializer=mc_dot_api_dot_v1_dot_driver__pb2.GetDriverResponse.FromString,
                 _registered_method=True)
+        self.ImportConfig = channel.unary_unary(
+                '/mc.api.v1.DriverService/ImportConfig',
+                request_serializer=mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigResponse.FromString,
+                _registered_method=True)
 
 
 class DriverServiceServicer:
@@ -65,6 +70,13 @@ class DriverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportConfig(self, request, context):
+        """Put the caller's own configuration of the driver's tool into a project's persistent config.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DriverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_DriverServiceServicer_to_server(servicer, server):
                     servicer.Get,
                     request_deserializer=mc_dot_api_dot_v1_dot_driver__pb2.GetDriverRequest.FromString,
                     response_serializer=mc_dot_api_dot_v1_dot_driver__pb2.GetDriverResponse.SerializeToString,
+            ),
+            'ImportConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportConfig,
+                    request_deserializer=mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class DriverService:
             '/mc.api.v1.DriverService/Get',
             mc_dot_api_dot_v1_dot_driver__pb2.GetDriverRequest.SerializeToString,
             mc_dot_api_dot_v1_dot_driver__pb2.GetDriverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mc.api.v1.DriverService/ImportConfig',
+            mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_driver__pb2.ImportConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,
