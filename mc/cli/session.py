@@ -103,16 +103,6 @@ def finished(session_id: str, result: ExecResult) -> int:
     return result.code
 
 
-def _default_model(driver: str) -> str:
-    """defaults.model, for a driver that takes its provider (for another it is no error: a default
-    is a preference, --model a demand)."""
-    default = context.config().get("defaults.model") or ""
-    if not default:
-        return ""
-    providers = context.backend().driver(driver).model_providers
-    return default if default.split("/", 1)[0] in providers else ""
-
-
 def _new_spec(**kwargs: Any) -> SessionSpec:
     from mc.engine.models import SessionSpec
 
@@ -203,7 +193,8 @@ def create(
     driver = driver or config.get("defaults.driver") or "goose"
     spec = _new_spec(
         driver=driver,
-        model=model or _default_model(driver),
+        model=model,
+        default_model=config.get("defaults.model") or "",
         mcps=list(mcp or []),
         default_mcps=list(config.get("defaults.mcps") or []) if default_mcps else [],
         name=name,
@@ -246,7 +237,7 @@ def quick(target: str | None) -> int:
     else:
         raise InvalidArgument(f"'{target}' is neither a directory nor a git URL, nor an mc command (see mc --help)")
     driver = config.get("defaults.driver") or "goose"
-    spec = _new_spec(driver=driver, mount=mount, project=project, model=_default_model(driver),
+    spec = _new_spec(driver=driver, mount=mount, project=project, default_model=config.get("defaults.model") or "",
                      default_mcps=list(config.get("defaults.mcps") or []))
     return _create_and_attach(spec, connect=True, run=None, rm=False, output="table")
 

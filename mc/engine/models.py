@@ -58,6 +58,8 @@ class SessionSpec:
     ssh_public_key: str = ""
     remove_on_exit: bool = False  # --rm with --run: the engine removes the session when the command ends
     model: str = ""  # PROVIDER/MODEL for the driver's tool (its manifest says how it is told)
+    default_model: str = ""  # defaults.model: used without --model where the driver takes its provider
+    # and no -e sets the same variable (a default is a preference; --model a demand)
     mcps: builtins.list[str] = field(default_factory=builtins.list)  # MCP servers to attach (by name)
     default_mcps: builtins.list[str] = field(default_factory=builtins.list)  # defaults.mcps: attached
     # where the driver takes MCP servers and they exist; otherwise a warning, not an error

@@ -266,8 +266,9 @@ def plan_session(
         if settings.ssh_scan:
             env["MC_SSH_SCAN"] = " ".join(settings.ssh_scan)
     warnings: list[str] = []
-    if spec.model:
-        model_env, warning = _model_env(spec.model, driver, plain, private)
+    model = spec.model or _default_model(spec.default_model, driver, private)
+    if model:
+        model_env, warning = _model_env(model, driver, plain, private)
         env.update(model_env)
         warnings += [warning] if warning else []
     sidecars: tuple[McpSidecar, ...] = ()
@@ -315,6 +316,14 @@ def plan_session(
         pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
         warnings=tuple(warnings), sidecars=sidecars,
     )
+
+
+def _default_model(value: str, driver: Driver, private: dict[str, str]) -> str:
+    """``defaults.model`` where it applies: the driver takes its provider and no -e chooses already."""
+    support = driver.manifest.model
+    if not value or support is None or value.split("/", 1)[0] not in support.providers:
+        return ""
+    return "" if set(support.env) & set(private) else value
 
 
 def _model_env(value: str, driver: Driver, plain: dict[str, str], private: dict[str, str]

@@ -60,7 +60,8 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
     return session_pb2.SessionSpec(
         driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
-        remove_on_exit=s.remove_on_exit, model=s.model, mcps=s.mcps, default_mcps=s.default_mcps,
+        remove_on_exit=s.remove_on_exit, model=s.model, default_model=s.default_model, mcps=s.mcps,
+        default_mcps=s.default_mcps,
     )
 
 
@@ -69,7 +70,8 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
     return SessionSpec(
         driver=m.driver, name=m.name, project=m.project, networks=list(m.networks), env=dict(m.env),
         ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
-        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model, mcps=list(m.mcps),
+        ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model,
+        default_model=m.default_model, mcps=list(m.mcps),
         default_mcps=list(m.default_mcps),
     )
 

@@ -123,11 +123,9 @@ def test_a_warning_of_the_engine_is_one_line_and_the_session_is_made(backend, ca
     assert "mc: warning: OPENAI_API_KEY is not set" in capsys.readouterr().err
 
 
-def test_the_default_model_applies_where_the_driver_takes_its_provider(backend, capsys):
+def test_the_default_model_goes_to_the_engine_as_a_preference(backend, capsys):
     assert run(["config", "set", "defaults.model", "anthropic/claude-sonnet-4-5"]) == 0
-    backend.providers = ["anthropic", "openai"]
     assert run(["session", "create", "--driver", "goose", "--no-connect"]) == 0
-    backend.providers = []  # a driver without models (base): a default is no error
-    assert run(["session", "create", "--driver", "base", "--no-connect"]) == 0
     assert run(["session", "create", "--driver", "goose", "--no-connect", "--model", "openai/o3"]) == 0
-    assert [spec.model for _, spec in backend.calls] == ["anthropic/claude-sonnet-4-5", "", "openai/o3"]
+    assert [(spec.model, spec.default_model) for _, spec in backend.calls] == \
+        [("", "anthropic/claude-sonnet-4-5"), ("openai/o3", "anthropic/claude-sonnet-4-5")]

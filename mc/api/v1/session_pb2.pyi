@@ -64,7 +64,7 @@ class Session(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
-    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps")
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,7 @@ class SessionSpec(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MCPS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_MCPS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
     driver: str
     name: str
     project: str
@@ -102,7 +103,8 @@ class SessionSpec(_message.Message):
     model: str
     mcps: _containers.RepeatedScalarFieldContainer[str]
     default_mcps: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ...) -> None: ...
+    default_model: str
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
     __slots__ = ("spec",)

@@ -221,3 +221,21 @@ def test_a_provider_without_its_key_is_a_warning_not_an_error():
 def test_a_model_the_driver_cannot_take_is_one_clear_error(model, text, env, message):
     with pytest.raises(InvalidArgument, match=message):
         model_plan(model, env=env, text=text)
+
+
+def test_a_default_model_yields_to_the_driver_and_to_e():
+    text = MANIFEST + "model:\n  env: {TOOL_MODEL: '{provider}/{model}'}\n  providers: {anthropic: ANTHROPIC_API_KEY}\n"
+
+    def plan_with(spec: SessionSpec):
+        return plan_session(spec, driver(text), "img", LOCAL, Scope.local("me"), session_id="0123abcd",
+                            created="", version="1")
+
+    assert plan_with(SessionSpec(default_model="anthropic/opus")).env["TOOL_MODEL"] == "anthropic/opus"
+    assert "TOOL_MODEL" not in plan_with(SessionSpec(default_model="openai/gpt-4o")).env  # not its provider
+    mine = plan_with(SessionSpec(default_model="anthropic/opus", env={"TOOL_MODEL": "mine"}))
+    assert "TOOL_MODEL" not in mine.env and b"TOOL_MODEL=mine" in mine.secret_files[contract.ENV_FILE]
+    assert plan_with(SessionSpec(model="anthropic/x", default_model="anthropic/opus")).env["TOOL_MODEL"] == \
+        "anthropic/x"
+    with pytest.raises(InvalidArgument, match="both choose the model"):
+        plan_with(SessionSpec(model="anthropic/x", env={"TOOL_MODEL": "mine"}))
+    assert "TOOL_MODEL" not in plan(SessionSpec(default_model="anthropic/opus")).env  # a driver without models
