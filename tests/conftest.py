@@ -17,6 +17,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests run mcd in process (grpc with its pollers) and spawn terminals by fork (pexpect): grpc's
+# fork handlers then restart a poller in the child between fork and exec, which can kill it
+# ("epoll_wait error: Bad file descriptor"). Nothing here uses grpc across a fork.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN_CACHE = Path(os.environ.get("MC_TEST_CACHE", "/tmp/mc-test-cache"))
 

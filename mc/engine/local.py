@@ -543,7 +543,9 @@ class LocalBackend:
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
 
-        checks.check_mcp_image(server.image, self.settings)
+        from mc.mcp.servers import check_server
+
+        checks.check_mcp_image(check_server(server).image, self.settings)
         stored = self.mcps.for_owner(self.scope.owner).add(with_owner(server, owner=self.scope.owner), replace=replace)
         return stored.masked()
 
