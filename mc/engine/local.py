@@ -164,7 +164,10 @@ class LocalBackend:
         ``mc.drivers.userconfig.pack``, checked here) into the persistent config of a project or a
         mounted directory, owned by the session user; through a container, so the copy stays inside
         /mc-config whatever a session left there."""
+        import io
         import os
+        import secrets
+        import tarfile
 
         from mc import contract
         from mc.drivers.userconfig import checked_members
@@ -192,16 +195,13 @@ class LocalBackend:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         image = self.catalog.build(d)
-        container = f"mc-import-{secrets_hex()}"
+        container = f"mc-import-{secrets.token_hex(4)}"
         self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
                         "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
         try:
             self.docker.run("cp", "-", f"{container}:{contract.CONFIG_DIR}", input=clean, timeout=120)
         finally:
             self.docker.run("rm", "-f", "-v", container, check=False, timeout=60)
-        import io
-        import tarfile
-
         with tarfile.open(fileobj=io.BytesIO(clean)) as tar:
             members = [m for m in tar.getmembers() if m.isreg()]
         return ConfigImport(d.name, key, len(members), sum(m.size for m in members))
@@ -538,7 +538,6 @@ class LocalBackend:
         store = self.projects.for_owner(self.scope.owner)
         return info(store.remove(url, owner=self.scope.project_owner()))
 
-
     # -- MCP servers -------------------------------------------------------------------------
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
@@ -557,12 +556,6 @@ class LocalBackend:
 
     def mcp_remove(self, name: str) -> McpServer:
         return self.mcps.for_owner(self.scope.owner).remove(name).masked()
-
-
-def secrets_hex() -> str:
-    import secrets
-
-    return secrets.token_hex(4)
 
 
 class EventStream:
