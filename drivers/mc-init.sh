@@ -78,13 +78,17 @@ fi
 export HOME=$USER_HOME USER=$USER_NAME LOGNAME=$USER_NAME
 log "user $USER_NAME ($MC_UID:$MC_GID)"
 
-# Run a command as the session user, with the session's environment.
+# Run a command as the session user, with the session's environment: exported in a subshell that
+# then becomes the command, so the values are in its environment (which only its user and root can
+# read), never in a process's arguments.
 as_user() {
-    if [ "$MC_UID" = 0 ]; then
-        env "${USER_ENV[@]}" "$@"
-    else
-        setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- env "${USER_ENV[@]}" "$@"
-    fi
+    (
+        [ ${#USER_ENV[@]} -eq 0 ] || export "${USER_ENV[@]}"
+        if [ "$MC_UID" = 0 ]; then
+            exec "$@"
+        fi
+        exec setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- "$@"
+    )
 }
 
 # --- 2. secrets and the session's environment -----------------------------------------------------
@@ -257,10 +261,13 @@ if [ -n "${MC_ONCE:-}" ]; then
     # the command in a process group of its own (setsid), so that a stop, or a Ctrl-C that docker
     # run passes on, ends all of it; `exec` keeps its pid the background job's
     run_once() {
+        local command=$MC_ONCE
+        unset MC_ONCE
+        [ ${#USER_ENV[@]} -eq 0 ] || export "${USER_ENV[@]}"
         if [ "$MC_UID" = 0 ]; then
-            exec env -u MC_ONCE "${USER_ENV[@]}" setsid bash -lc "$MC_ONCE"
+            exec setsid bash -lc "$command"
         fi
-        exec setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- env -u MC_ONCE "${USER_ENV[@]}" setsid bash -lc "$MC_ONCE"
+        exec setpriv --reuid="$MC_UID" --regid="$MC_GID" --init-groups -- setsid bash -lc "$command"
     }
     run_once <&- >&3 2>&4 &
     command_pid=$!

@@ -111,6 +111,9 @@ class TrackedSessions:
             leftovers = [s for s in live if s.remove_on_exit and s.status in ("stopped", "failed", "exited")]
             if leftovers:
                 self._close(leftovers, kill=True)
+            orphans = self.engine.prune_sidecars(live)
+            if orphans:
+                log.info(json.dumps({"event": "MCP servers of gone sessions removed", "sessions": orphans}))
         except McError as exc:
             log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
         return True
@@ -133,6 +136,7 @@ class TrackedSessions:
                     if event.action == "destroy":
                         try:
                             self.db.mark_gone(event.owner, event.session_id)
+                            self.engine.remove_sidecars([event.session_id])  # its MCP servers go with it
                         except McError as exc:
                             log.warning(json.dumps({"event": "recording a removal failed", "error": str(exc)}))
             except McError as exc:

@@ -380,9 +380,7 @@ class LocalBackend:
         proc = self.docker.run("rm", "-f", *names, check=False, timeout=60)
         with_mcps = [s.id for s in sessions if s.mcps]
         if with_mcps:
-            from mc.engine import sidecars
-
-            sidecars.remove(self.docker, with_mcps)
+            self.remove_sidecars(with_mcps)
         if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace")
             real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
@@ -539,6 +537,21 @@ class LocalBackend:
         return info(store.remove(url, owner=self.scope.project_owner()))
 
     # -- MCP servers -------------------------------------------------------------------------
+    def remove_sidecars(self, session_ids: builtins.list[str]) -> None:
+        """Remove these sessions' MCP server containers."""
+        from mc.engine import sidecars
+
+        sidecars.remove(self.docker, session_ids)
+
+    def prune_sidecars(self, live: builtins.list[Session]) -> builtins.list[str]:
+        """Remove MCP server containers whose session is gone; the sessions they served."""
+        from mc.engine import sidecars
+
+        # copies (each one C call under the GIL): the sets change under their owners' locks
+        making = {c.removeprefix(labels.CONTAINER_PREFIX) for names in list(self._making.values())
+                  for c in names.copy()}
+        return sidecars.remove_orphans(self.docker, {s.id for s in live} | making, self.settings.instance)
+
     def mcp_add(self, server: McpServer, *, replace: bool = False) -> McpServer:
         from dataclasses import replace as with_owner
 

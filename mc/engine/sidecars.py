@@ -54,6 +54,19 @@ def remove(docker: Docker, session_ids: Iterable[str]) -> None:
         docker.run("rm", "-f", "-v", *ids, check=False, timeout=60)
 
 
+def remove_orphans(docker: Docker, live: set[str], instance: str = "") -> list[str]:
+    """Remove the sidecars whose session is gone (removed behind mc's back); the session ids.
+    ``live``: the sessions that exist, and those being made (their sidecars start first)."""
+    row = f'{{{{.ID}}}} {{{{.Label "{labels.MCP_OF}"}}}}'
+    args = ["ps", "-a", "--filter", f"label={labels.MCP_OF}", "--format", row]
+    if instance:
+        args[3:3] = ["--filter", f"label={labels.INSTANCE}={instance}"]
+    rows = [line.split() for line in docker.run(*args, check=False, timeout=30).stdout.decode().splitlines()]
+    gone = sorted({row[1] for row in rows if len(row) == 2 and row[1] not in live})
+    remove(docker, gone)
+    return gone
+
+
 def _start(docker: Docker, plan: SessionPlan, car: McpSidecar, bridge_image: Callable[[], str]) -> None:
     base = plan.sidecar_args(car)
     io: list[str] = []

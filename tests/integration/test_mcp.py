@@ -226,3 +226,24 @@ def test_a_session_for_one_command_takes_its_servers_with_it(docker_mc):
     assert proc.returncode != 0 and proc.stderr.splitlines()[-1].startswith("mc: error: MCP server ghost: "), \
         proc.stderr
     assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []
+
+
+def test_mcd_removes_the_servers_of_a_session_removed_behind_its_back(docker_mc, tmp_path):
+    from tests.mcd_harness import start_mcd
+
+    mc = docker_mc
+    daemon = start_mcd(tmp_path, mc.env, sessions={"mcp_images": ["mc-test-mcpserver:*"]})
+    try:
+        mc.ok("remote", "add", "t", daemon.url)
+        mc.ok("-r", "t", "mcp", "add", "boxed", "--image", build_test_image(HERE, "mcpserver"), "--port", "8000")
+        session = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "boxed",
+                                   "--no-connect", "-o", "json", timeout=1800))
+        assert len(_sidecars(session["id"])) == 1
+        docker("rm", "-f", session["container"])
+        for _ in range(100):
+            if not _sidecars(session["id"]):
+                break
+            time.sleep(0.1)
+        assert _sidecars(session["id"]) == []
+    finally:
+        daemon.stop()
