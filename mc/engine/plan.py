@@ -59,8 +59,9 @@ class Mount:
 @dataclass(frozen=True)
 class McpSidecar:
     """An MCP server that runs in a container beside the session, on its network, with the session's
-    limits and hardening; removed with it. A stdio server gets a bridge container (mcp-proxy) that
-    serves it as streamable HTTP, the two joined by a pair of FIFOs on a volume of the bridge's."""
+    limits and hardening; removed with it. A stdio server gets a bridge container (mcp-proxy and
+    supergateway) that serves it as streamable HTTP, the two joined by a pair of FIFOs on a volume
+    of the bridge's."""
 
     name: str
     container: str

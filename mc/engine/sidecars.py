@@ -3,8 +3,8 @@ network, with its limits and hardening, and removed with it.
 
 A server's secret-named variables are a file copied in before the start (never ``-e``, so never in
 ``docker inspect``), which a small ``/bin/sh`` prelude reads into the environment and removes before
-it execs the image's own command. A server that speaks stdio gets a bridge container (mcp-proxy,
-an image mc builds) serving it as streamable HTTP; the server's stdin and stdout are two FIFOs in a
+it execs the image's own command. A server that speaks stdio gets a bridge container (an image mc
+builds: drivers/_images/mcp-bridge) serving it as streamable HTTP; the server's stdin and stdout are two FIFOs in a
 volume of the bridge's, so the server runs from its own image, untouched.
 """
 

@@ -186,8 +186,7 @@ def test_servers_in_containers_beside_the_session(docker_mc, driver):
           "-e", f"SERVICE_TOKEN={TOKEN}")
     mc.ok("mcp", "add", "piped", "--image", image, "--command", "stdio")
     extra = ["-e", "OPENAI_API_KEY=none", "--model", "openai/gpt-4o"] if driver == "goose" else []
-    # goose speaks the 2026 protocol revision, which the bridge (mcp-proxy, MCP SDK 1.x) does not yet
-    names = ["boxed"] if driver == "goose" else ["boxed", "piped"]
+    names = ["boxed", "piped"]
     session = json.loads(mc.ok("session", "create", "--driver", driver, *(f"--mcp={n}" for n in names), *extra,
                                "--no-connect", "-o", "json", timeout=1800))
     sid = session["id"]
