@@ -157,6 +157,10 @@ def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
         proc = mc.run("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "tools", "--mcp", "piped",
                       "--network", net, "--no-connect", "--rm", "--run", "opencode mcp list", timeout=1800)
         assert proc.returncode == 0 and proc.stdout.count("connected") == 2, proc.stdout + proc.stderr
+        for _ in range(100):  # mcd closes an --rm session (and its servers) as its command ends
+            if not docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split():
+                break
+            time.sleep(0.1)
         assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []
         for path in (tmp_path / "mcd").rglob("*"):
             if path.is_file():
