@@ -49,7 +49,11 @@ def remove(docker: Docker, session_ids: Iterable[str]) -> None:
     filters = [arg for sid in session_ids for arg in ("--filter", f"label={labels.MCP_OF}={sid}")]
     if not filters:
         return
-    ids = docker.run("ps", "-aq", *filters, check=False, timeout=30).stdout.decode().split()
+    for _ in range(3):  # docker ps can fail while containers are being removed around it
+        proc = docker.run("ps", "-aq", *filters, check=False, timeout=30)
+        if proc.returncode == 0:
+            break
+    ids = proc.stdout.decode().split()
     if ids:
         docker.run("rm", "-f", "-v", *ids, check=False, timeout=60)
 
