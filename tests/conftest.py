@@ -126,13 +126,16 @@ def docker_mc(engine: None, mc: McEnv):
 
 
 def remove_owned(owner: str) -> None:
-    """What an owner's sessions left: containers, and a network mcd made for the owner."""
+    """What an owner's sessions left: containers, a network mcd made for the owner, volumes."""
     out = containers_of(owner)
     if out:
         subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
     nets = docker("network", "ls", "-q", "--filter", f"label=mc.network={owner}").split()
     if nets:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True)
+    volumes = docker("volume", "ls", "-q", "--filter", f"label=mc.owner={owner}").split()
+    if volumes:  # persistent configs through mcd, MCP bridges
+        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True)
 
 
 def make_driver(parent: Path, name: str, manifest: str = "", steps: str = "") -> Path:

@@ -46,27 +46,36 @@ def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str]) ->
 
 def remove(docker: Docker, session_ids: Iterable[str]) -> None:
     """Remove the sidecars (and bridges, and their volumes) of these sessions."""
-    filters = [arg for sid in session_ids for arg in ("--filter", f"label={labels.MCP_OF}={sid}")]
-    if not filters:
+    wanted = set(session_ids)
+    if not wanted:
         return
-    for _ in range(3):  # docker ps can fail while containers are being removed around it
-        proc = docker.run("ps", "-aq", *filters, check=False, timeout=30)
-        if proc.returncode == 0:
-            break
-    ids = proc.stdout.decode().split()
+    ids = [cid for cid, sid in _labelled(docker, ["ps", "-a"], "{{.ID}}") if sid in wanted]
     if ids:
         docker.run("rm", "-f", "-v", *ids, check=False, timeout=60)
+    # a bridge's volume is anonymous, but `rm -v` keeps it while the server (--volumes-from) still
+    # uses it, and then the server's removal does not count it as its own: remove it by its label
+    volumes = [name for name, sid in _labelled(docker, ["volume", "ls"], "{{.Name}}") if sid in wanted]
+    if volumes:
+        docker.run("volume", "rm", "-f", *volumes, check=False, timeout=60)
+
+
+def _labelled(docker: Docker, listing: list[str], key: str) -> list[tuple[str, str]]:
+    """(``key``, session) of every container or volume with an ``mc.mcp-of`` label. One listing
+    and a filter here: docker ANDs repeated label filters."""
+    args = [*listing, "--filter", f"label={labels.MCP_OF}", "--format", f'{key} {{{{.Label "{labels.MCP_OF}"}}}}']
+    for _ in range(3):  # docker ps can fail while containers are being removed around it
+        proc = docker.run(*args, check=False, timeout=30)
+        if proc.returncode == 0:
+            break
+    rows = [line.split() for line in proc.stdout.decode().splitlines()]
+    return [(row[0], row[1]) for row in rows if len(row) == 2]
 
 
 def remove_orphans(docker: Docker, live: set[str], instance: str = "") -> list[str]:
     """Remove the sidecars whose session is gone (removed behind mc's back); the session ids.
     ``live``: the sessions that exist, and those being made (their sidecars start first)."""
-    row = f'{{{{.ID}}}} {{{{.Label "{labels.MCP_OF}"}}}}'
-    args = ["ps", "-a", "--filter", f"label={labels.MCP_OF}", "--format", row]
-    if instance:
-        args[3:3] = ["--filter", f"label={labels.INSTANCE}={instance}"]
-    rows = [line.split() for line in docker.run(*args, check=False, timeout=30).stdout.decode().splitlines()]
-    gone = sorted({row[1] for row in rows if len(row) == 2 and row[1] not in live})
+    listing = ["ps", "-a", *(["--filter", f"label={labels.INSTANCE}={instance}"] if instance else [])]
+    gone = sorted({sid for _, sid in _labelled(docker, listing, "{{.ID}}") if sid not in live})
     remove(docker, gone)
     return gone
 

@@ -250,3 +250,15 @@ def test_mcd_removes_the_servers_of_a_session_removed_behind_its_back(docker_mc,
         assert _sidecars(session["id"]) == []
     finally:
         daemon.stop()
+
+
+def test_closing_several_sessions_removes_all_their_servers_and_volumes(docker_mc):
+    mc = docker_mc
+    mc.ok("mcp", "add", "piped", "--image", build_test_image(HERE, "mcpserver"), "--command", "stdio")
+    ids = [json.loads(mc.ok("session", "create", "--driver", "opencode", "--mcp", "piped", "--no-connect",
+                            "-o", "json", timeout=1800))["id"] for _ in range(2)]
+    assert all(len(_sidecars(sid)) == 2 for sid in ids)
+    mc.ok("session", "close", "--all")
+    for sid in ids:
+        assert _sidecars(sid) == []
+        assert docker("volume", "ls", "-q", "--filter", f"label=mc.mcp-of={sid}").split() == []
