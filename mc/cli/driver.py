@@ -174,7 +174,7 @@ def import_(
     import os
     from pathlib import Path
 
-    from mc.drivers.userconfig import Source, pack
+    from mc.drivers.userconfig import MAX_ARCHIVE, MAX_UPLOAD, Source, pack
     from mc.errors import InvalidArgument
 
     backend = context.backend()
@@ -186,7 +186,7 @@ def import_(
     info = backend.driver(name)
     sources = [Source(p.source, p.target, p.type, tuple(p.import_skip)) for p in info.persistent_configs]
     packed = pack(sources, Path.home(), with_history=with_history,
-                  limit=(1536 * 1024) if remote else 64 * 1024 * 1024)
+                  limit=MAX_UPLOAD if remote else MAX_ARCHIVE)
     if not packed.found:
         wanted = ", ".join(s.source for s in sources if s.source.startswith("~/")) or "nothing"
         raise InvalidArgument(f"none of {wanted} is on this machine: nothing to import for {info.name}")

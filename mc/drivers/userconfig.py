@@ -21,6 +21,7 @@ from mc.contract import CONFIG_DIR
 from mc.errors import InvalidArgument
 
 MAX_ARCHIVE = 64 * 1024 * 1024
+MAX_UPLOAD = 1536 * 1024  # through mcd: one message (the server takes at most 2 MiB)
 MAX_FILES = 20_000
 
 

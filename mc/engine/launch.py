@@ -25,7 +25,7 @@ CREATE_TIMEOUT = 120.0
 
 def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
            bridge_image: Callable[[], str] = lambda: "") -> None:
-    made_dir = _make_dir(plan.persist_dir)
+    made_dir = make_dir(plan.persist_dir)
     try:
         _start_sidecars(docker, plan, bridge_image)
         for attempt in range(3):
@@ -46,7 +46,7 @@ def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callabl
         if plan.sidecars:
             sidecars.remove(docker, [plan.session_id])
         if made_dir is not None:
-            _remove_empty_tree(made_dir, stop=3)
+            remove_empty_tree(made_dir, stop=3)
         raise
 
 
@@ -92,7 +92,7 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
     its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
     must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is
     in ``marked`` (the reason mc-init gave), not in the output. Its MCP servers go with it."""
-    made_dir = _make_dir(plan.persist_dir)
+    made_dir = make_dir(plan.persist_dir)
     try:
         _start_sidecars(docker, plan, bridge_image)
         for attempt in range(3):
@@ -113,7 +113,7 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
         raise AssertionError("unreachable")
     except BaseException:
         if made_dir is not None:
-            _remove_empty_tree(made_dir, stop=3)
+            remove_empty_tree(made_dir, stop=3)
         raise
     finally:
         if plan.sidecars:
@@ -136,14 +136,15 @@ def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:
     return docker.attached("start", "-a", plan.container, stdin=stdin, marker=FAILED_MARK)
 
 
-def _make_dir(path: Path | None) -> Path | None:
+def make_dir(path: Path | None) -> Path | None:
+    """Make a persistent config directory that does not exist yet; the path when it was made."""
     if path is None or path.exists():
         return None
     path.mkdir(parents=True, mode=0o700)
     return path
 
 
-def _remove_empty_tree(path: Path, stop: int) -> None:
+def remove_empty_tree(path: Path, stop: int) -> None:
     """Remove a directory we just made, and its now-empty parents (up to ``stop`` levels)."""
     for _ in range(stop):
         try:

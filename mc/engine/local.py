@@ -171,6 +171,7 @@ class LocalBackend:
 
         from mc import contract
         from mc.drivers.userconfig import checked_members
+        from mc.engine.launch import make_dir, remove_empty_tree
         from mc.engine.plan import persist_mount
 
         d = self.catalog.resolve(driver or self.settings.default_driver)
@@ -192,14 +193,17 @@ class LocalBackend:
             key = normalize(project)
         clean = checked_members(archive, targets, self.settings.uid, self.settings.gid)
         config_mount, directory = persist_mount(self.settings, self.scope, key, self.settings.data_root or _data_dir())
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        image = self.catalog.build(d)
+        made = make_dir(directory)
         container = f"mc-import-{secrets.token_hex(4)}"
-        self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
-                        "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
         try:
+            image = self.catalog.build(d)
+            self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
+                            "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
             self.docker.run("cp", "-", f"{container}:{contract.CONFIG_DIR}", input=clean, timeout=120)
+        except BaseException:
+            if made is not None:
+                remove_empty_tree(made, stop=3)
+            raise
         finally:
             self.docker.run("rm", "-f", "-v", container, check=False, timeout=60)
         with tarfile.open(fileobj=io.BytesIO(clean)) as tar:

@@ -21,7 +21,6 @@ class RecordingBackend:
     run_fails: bool = False
     result: ExecResult = field(default_factory=lambda: ExecResult(0))
     warnings: list[str] = field(default_factory=list)  # what the engine's plan would warn of
-    providers: list[str] = field(default_factory=list)  # the drivers' model providers
 
     def create(self, spec: SessionSpec, *, progress: Any = None, warn: Any = None) -> Session:
         self.calls.append(("create", spec))
@@ -30,7 +29,7 @@ class RecordingBackend:
         return Session(id="0123abcd", name="0123abcd", driver=spec.driver, status="running", owner="me")
 
     def driver(self, name: str) -> DriverInfo:
-        return DriverInfo(name, "", "", "builtin", "", "img", model_providers=self.providers)
+        return DriverInfo(name, "", "", "builtin", "", "img")
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         self.calls.append(("run", (ref, command, end_session)))
