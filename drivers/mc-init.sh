@@ -155,6 +155,22 @@ if [ -n "${MC_DRIVER_PERSISTENT:-}" ] && [ -n "${MC_CONFIG_DIR:-}" ] && [ -d "$M
     chown "$MC_UID:$MC_GID" "$USER_HOME"/.config 2>/dev/null || true
 fi
 
+# --- 3b. egress: a session with a policy goes out only through its proxy (MC_EGRESS_PROXY) ---------
+# It sits on an internal network: nothing gets out without the proxy. Wait for it (the clone and the
+# tool need it), and send ssh through it too.
+if [ -n "${MC_EGRESS_PROXY:-}" ]; then
+    waited=0
+    until (exec 3<>"/dev/tcp/${MC_EGRESS_PROXY%:*}/${MC_EGRESS_PROXY##*:}") 2>/dev/null; do
+        waited=$((waited + 1))
+        [ "$waited" -ge 600 ] && fail "the session's egress proxy ($MC_EGRESS_PROXY) is not answering"
+        sleep 0.1
+    done
+    mkdir -p /etc/ssh/ssh_config.d
+    printf 'Host *\n    ProxyCommand /usr/local/bin/mc-proxy-connect %s %%h %%p\n' "$MC_EGRESS_PROXY" \
+        >/etc/ssh/ssh_config.d/mc-egress.conf
+    log "egress through $MC_EGRESS_PROXY"
+fi
+
 # --- 4. ssh ---------------------------------------------------------------------------------------
 if [ "${MC_SSH:-}" = 1 ]; then
     [ -x /usr/sbin/sshd ] || fail "--ssh: this driver's image has no ssh server (install openssh-server)"
@@ -199,10 +215,16 @@ SSHCONF
     if [ -n "$git_host_scan" ] || [ -n "$scan" ]; then
         touch "$USER_HOME/.ssh/known_hosts" 2>/dev/null || { as_user mkdir -p "$USER_HOME/.ssh"; touch "$USER_HOME/.ssh/known_hosts"; }
         for h in $git_host_scan $scan; do
-            if [ "$h" = "$git_host_scan" ] && [ -n "$git_port" ]; then
-                ssh-keyscan -T 5 -p "$git_port" "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
+            p=22
+            [ "$h" = "$git_host_scan" ] && [ -n "$git_port" ] && p=$git_port
+            if [ -n "${MC_EGRESS_PROXY:-}" ]; then  # ssh-keyscan takes no proxy: ssh learns the key
+                ssh -F /dev/null -o "ProxyCommand=/usr/local/bin/mc-proxy-connect $MC_EGRESS_PROXY %h %p" \
+                    -o StrictHostKeyChecking=accept-new -o "UserKnownHostsFile=$USER_HOME/.ssh/known_hosts" \
+                    -o BatchMode=yes -o ConnectTimeout=5 -o PreferredAuthentications=none -p "$p" "mc-scan@$h" true \
+                    >/dev/null 2>&1
+                grep -q "$h" "$USER_HOME/.ssh/known_hosts"
             else
-                ssh-keyscan -T 5 "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
+                ssh-keyscan -T 5 -p "$p" "$h" >>"$USER_HOME/.ssh/known_hosts" 2>/dev/null
             fi || log "ssh-keyscan $h found no host key"
         done
         chown -R "$MC_UID:$MC_GID" "$USER_HOME/.ssh"
@@ -221,7 +243,9 @@ SSHCONF
         out=$(cd / && as_user git clone -q -- "$MC_PROJECT_URL" /app 2>&1)
         rc=$?
         [ -n "$out" ] && printf '%s\n' "$out"
-        [ $rc = 0 ] || fail "git clone of $MC_PROJECT_URL failed: $(printf '%s' "$out" | grep -v '^$' | tail -n 1)"
+        # the reason: the egress proxy's refusal when there is one, else git's last word
+        why=$(printf '%s\n' "$out" | grep -m 1 '^mc egress: ' || printf '%s' "$out" | grep -v '^$' | tail -n 1)
+        [ $rc = 0 ] || fail "git clone of $MC_PROJECT_URL failed: $why"
         log "cloned $MC_PROJECT_URL into /app"
     fi
 fi

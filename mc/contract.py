@@ -35,6 +35,7 @@ SHARED_FILES = {
     "mc-git-credential": "/usr/local/bin/mc-git-credential",
     "mc-signal": SIGNAL,
     "mc-incontainer": "/usr/local/bin/mc",
+    "mc-proxy-connect": "/usr/local/bin/mc-proxy-connect",
 }
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -48,3 +49,31 @@ MAX_ENV_TOTAL = 1024 * 1024
 def env_file(values: dict[str, str]) -> bytes:
     """``secrets/env``: NUL-separated KEY=VALUE records (names and values already checked)."""
     return b"".join(f"{k}={v}".encode() + b"\0" for k, v in values.items())
+
+
+# Egress policies name hosts; the proxy (drivers/_images/egress-proxy/mc_egress.py) matches them the
+# same way: a name exactly, ``*.name`` its subdomains, an address never.
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def is_address(host: str) -> bool:
+    """An IP address literal (brackets allowed), not a name."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def check_domain(value: str) -> str:
+    """A name or ``*.name``, lowercased; ValueError with the reason otherwise (an address is not a name)."""
+    domain = value.strip().lower().rstrip(".")
+    name = domain[2:] if domain.startswith("*.") else domain
+    if is_address(name):
+        raise ValueError(f"{value}: give a name, not an address")
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r}: expected a domain name like example.com or *.example.com")
+    return domain

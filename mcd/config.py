@@ -26,6 +26,10 @@ sessions:
   max_per_user: 10                 # live sessions per user (0: no cap)
   networks: [team-db]              # existing networks users may join (none unless listed)
   mcp_images: ["registry.example.com/mcp/*"]  # images users may run as MCP servers (none unless listed)
+  egress:                          # what sessions may reach: open (direct; the default), any (any public
+    allow: [github.com, "*.npmjs.org"]  # name, through a proxy), or these names (through a proxy)
+    widen: false                   # users may add names beyond allow (default: only when allow is open)
+    network: mc-egress             # the network proxies go out by
 drivers:                           # extra drivers: name -> driver directory
   - {name: team, path: /etc/mcd/drivers/team}
 projects:
@@ -55,7 +59,7 @@ KNOWN: dict[str, set[str]] = {
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
     "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
-                 "mcp_images"},
+                 "mcp_images", "egress"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
@@ -98,6 +102,9 @@ class ServiceConfig:
     max_per_user: int = 10
     networks: list[str] = field(default_factory=list)
     mcp_images: list[str] = field(default_factory=list)
+    egress: tuple[str, ...] | None = None  # None: open; ("*",): any public name through the proxy; names
+    egress_widen: bool = True
+    egress_network: str = "mc-egress"
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
@@ -228,6 +235,7 @@ def load(path: str | None) -> ServiceConfig:
         state_dir=r.string(data, "state_dir", "top level", default_state_dir()),
         source=where,
     )
+    _egress(cfg, sessions.get("egress"), r)
     if logging.get("providers"):
         cfg.unsupported.append("logging.providers (log forwarding is not implemented yet; logs stay in docker)")
     _check_limits(cfg, r)
@@ -256,6 +264,31 @@ def load(path: str | None) -> ServiceConfig:
     if cfg.db_path == "" and cfg.db_url == "":
         cfg.db_path = str(Path(cfg.state_dir) / "mcd.db")
     return cfg
+
+
+def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
+    """sessions.egress: {allow: open | any | [names], widen: bool, network: name}."""
+    from mc.contract import check_domain
+
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) - {"allow", "widen", "network"}:
+        raise r.fail("sessions.egress", "a mapping with allow, widen and network")
+    allow = value.get("allow", "open")
+    if allow == "any":
+        cfg.egress = ("*",)
+    elif isinstance(allow, list) and all(isinstance(d, str) for d in allow):
+        try:
+            cfg.egress = tuple(check_domain(d) for d in allow)
+        except ValueError as exc:
+            raise r.fail("sessions.egress.allow", f"domain names ({exc})") from None
+    elif allow != "open":
+        raise r.fail("sessions.egress.allow", "open, any, or a list of names (example.com, *.example.com)")
+    widen = value.get("widen", cfg.egress is None)
+    if not isinstance(widen, bool):
+        raise r.fail("sessions.egress.widen", "true or false")
+    cfg.egress_widen = widen
+    cfg.egress_network = r.string(value, "network", "sessions.egress", "mc-egress")
 
 
 def _check_limits(cfg: ServiceConfig, r: _Reader) -> None:

@@ -79,8 +79,9 @@ def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
         network=cfg.network, extra_ca=tuple(cfg.extra_ca_certs), uid=cfg.uid, gid=cfg.gid,
         default_driver=cfg.default_driver, limits=Limits(cfg.cpus, cfg.memory, cfg.pids_limit), limits_are_caps=True,
         max_sessions_per_owner=cfg.max_per_user, host_access=False, allowed_networks=tuple(cfg.networks),
-        mcp_images=tuple(cfg.mcp_images),
-        network_per_owner=True, ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance,
+        mcp_images=tuple(cfg.mcp_images), egress=cfg.egress, egress_widen=cfg.egress_widen,
+        egress_network=cfg.egress_network, network_per_owner=True, ssh_scan=tuple(cfg.ssh_scan),
+        driver_dirs=dict(cfg.drivers), instance=instance,
     )
 
 

@@ -172,6 +172,21 @@ class Bench:
         self.row("mc session exec ID -- true vs floor + docker exec", ours, floor, "<= 1.2x")
         self.cleanup()
 
+    def egress(self) -> None:
+        """The price of an egress policy: a session behind its own proxy vs the same without."""
+        self.base_image()
+        policy = ("--allow-domain", "example.com")
+        create = ("session", "create", "--driver", "base", "--no-connect")
+        self.mc(*create, "--rm", "--run", "true", *policy)  # the proxy's image is built once, outside
+        ours, floor = interleave(lambda: self.mc(*create, *policy), lambda: self.mc(*create), self.reps,
+                                 before=self.cleanup)
+        self.row("session create with an egress policy vs without", ours, floor, "<= 1.3x")
+        once = (*create, "--rm", "--run", "true")
+        ours, floor = interleave(lambda: self.mc(*once, *policy), lambda: self.mc(*once), self.reps)
+        self.row("create --rm --run true with an egress policy vs without", ours, floor, "-",
+                 note="includes waiting for the proxy")
+        self.cleanup()
+
     def one_shot(self) -> None:
         """What a batch user lives on: a session for one command, removed after."""
         image = self.base_image()
@@ -296,7 +311,8 @@ class Bench:
         self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
 
 
-ALL = ["help", "session_list", "create_and_exec", "one_shot", "keystrokes", "logs", "parallel_creates", "binaries"]
+ALL = ["help", "session_list", "create_and_exec", "one_shot", "egress", "keystrokes", "logs", "parallel_creates",
+       "binaries"]
 
 
 def main() -> None:

@@ -63,6 +63,8 @@ def settings_from_config(config: Config) -> EngineSettings:
         default_driver=config.get("defaults.driver") or "goose",
         limits=Limits(config.get("defaults.cpus") or "", config.get("defaults.memory") or "",
                       config.get("defaults.pids_limit") or 4096),
+        egress=tuple(config.get("defaults.egress") or ()) or None,
+        egress_network=config.get("docker.egress_network") or "mc-egress",
     )
 
 

@@ -58,6 +58,7 @@ def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table
             print(f"  {p.source} -> {p.target} ({p.type}): {p.description}")
     print(f"models:      {', '.join(d.model_providers) + ' (--model PROVIDER/MODEL)' if d.model_providers else 'no'}")
     print(f"mcp:         {'yes, in ' + d.mcp + ' form (--mcp NAME)' if d.mcp else 'no'}")
+    print(f"egress:      {', '.join(d.egress) or '-'} (allowed under an egress policy)")
 
 
 @app.command

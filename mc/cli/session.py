@@ -131,6 +131,8 @@ def create(
     model: str = "",
     mcp: Annotated[list[str] | None, Parameter(negative="")] = None,
     default_mcps: Annotated[bool, Parameter(negative="--no-default-mcps")] = True,
+    allow_domain: Annotated[list[str] | None, Parameter(negative="")] = None,
+    egress_exact: bool = False,
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> int:
     """Create a session from a driver and connect to it (or run a command in it).
@@ -177,6 +179,12 @@ def create(
         An MCP server to attach (repeatable; see mc mcp add), besides defaults.mcps.
     default_mcps
         Attach defaults.mcps (--no-default-mcps: only the --mcp ones).
+    allow_domain
+        A name the session may reach (repeatable; *.example.com for its subdomains). With one, or
+        with defaults.egress, the session's only way out is a proxy that lets through these names,
+        defaults.egress, what its driver needs and its MCP servers' hosts, and nothing else.
+    egress_exact
+        Only the --allow-domain names (none: no egress at all).
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """
@@ -197,6 +205,8 @@ def create(
         default_model=config.get("defaults.model") or "",
         mcps=list(mcp or []),
         default_mcps=list(config.get("defaults.mcps") or []) if default_mcps else [],
+        allow_domains=list(allow_domain or []),
+        egress_exact=egress_exact,
         name=name,
         project=project or "",
         mount=mount or "",
@@ -287,6 +297,9 @@ def show(session: str, *, output: Annotated[Output, Parameter(alias="-o")] = "ta
     if output == "json":
         render.emit_json(data)
         return
+    egress = found.egress
+    data["egress"] = ("direct (no policy)" if egress is None else "any public name, through its proxy" if "*" in egress
+                      else ", ".join(egress) + " (through its proxy)" if egress else "none (no way out)")
     render.emit_table([(k, v) for k, v in data.items()], ["field", "value"])
 
 
@@ -373,6 +386,7 @@ def logs(
     *,
     follow: Annotated[bool, Parameter(name=["--follow", "-f"], negative="")] = False,
     tail: Annotated[int | None, Parameter(name=["--tail", "-n"])] = None,
+    egress: bool = False,
 ) -> None:
     """Print a session's output, including its init script's.
 
@@ -384,9 +398,12 @@ def logs(
         Keep printing as output arrives.
     tail
         Only the last N lines.
+    egress
+        What the session's egress proxy refused instead: a line per request (mc-egress-denied and
+        the host, port, method and reason as JSON).
     """
     out = sys.stdout.buffer
-    for chunk in context.backend().logs(session, follow=follow, tail=tail):
+    for chunk in context.backend().logs(session, follow=follow, tail=tail, egress=egress):
         out.write(chunk)
         out.flush()
 

@@ -43,6 +43,8 @@ KEYS: dict[str, Key] = {
         Key("defaults.driver", str, "goose", "driver used when none is given"),
         Key("defaults.model", str, "", "PROVIDER/MODEL for sessions whose driver takes that provider (--model)"),
         Key("defaults.mcps", list, [], "MCP servers (mc mcp add) attached to every session whose driver takes them"),
+        Key("defaults.egress", list, [], "names sessions may reach, through an egress proxy ([]: no policy, "
+            "direct egress; *: any public name, through the proxy; *.example.com: its subdomains)"),
         Key("defaults.connect", bool, True, "connect after creating a session"),
         Key("defaults.mount_local", bool, True, "bare 'mc' mounts the current directory at /app"),
         Key("defaults.networks", list, [], "networks every session joins (besides docker.network)"),
@@ -59,6 +61,8 @@ KEYS: dict[str, Key] = {
         Key("services.openrouter.api_key", str, "", "OpenRouter API key (OPENROUTER_API_KEY)"),
         Key("services.google.api_key", str, "", "Google API key (GOOGLE_API_KEY)"),
         Key("docker.network", str, "mc-network", "network every session joins (created if missing)"),
+        Key("docker.egress_network", str, "mc-egress", "network egress proxies go out by (created if missing, "
+            "with no traffic between its members)"),
         Key("docker.socket", str, "", "Docker socket path; empty: DOCKER_HOST / docker context"),
         Key("docker.extra_ca_certs", list, [], "CA certificates (files or dirs) added to driver builds"),
         Key("remote.default", str, "", "remote used when -r is not given; empty: local mode"),

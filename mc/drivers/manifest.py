@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mc.contract import APP_DIR, CONFIG_DIR, INCOMING_DIR, RUN_DIR
+from mc.contract import APP_DIR, CONFIG_DIR, INCOMING_DIR, RUN_DIR, check_domain
 from mc.errors import InvalidArgument
 
 MANIFEST = "mc-driver.yaml"
@@ -80,6 +80,8 @@ class Manifest:
     connect: list[str] = field(default_factory=lambda: list(DEFAULT_CONNECT))
     model: ModelSupport | None = None  # None: the tool takes no --model
     mcp: str = ""  # how the tool is told about MCP servers (mc.engine.mcpwire.FORMATS); "": it is not
+    egress: list[str] = field(default_factory=list)  # names the tool needs (its model APIs, its registry),
+    # added to a session's egress policy unless the caller says --egress-exact
 
     def env_spec(self, name: str) -> EnvVar | None:
         return next((e for e in self.environment if e.name == name), None)
@@ -130,7 +132,7 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         data = {}
     data = c.mapping(data, "top level")
     known = {"name", "description", "version", "maintainer", "init", "environment", "ports",
-             "volumes", "persistent_configs", "connect", "model", "mcp"}
+             "volumes", "persistent_configs", "connect", "model", "mcp", "egress"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise c.fail(unknown[0], f"one of {', '.join(sorted(known))}", unknown[0])
@@ -213,6 +215,11 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         if set(mcp) != {"format"} or fmt not in MCP_FORMATS:
             raise c.fail("mcp", f"false, or format: one of {', '.join(MCP_FORMATS)}", mcp)
         m.mcp = fmt
+    for domain in c.sequence(data, "egress"):
+        try:
+            m.egress.append(check_domain(str(domain)))
+        except ValueError:
+            raise c.fail("egress", "domain names (example.com, *.example.com)", domain) from None
     return m
 
 

@@ -41,8 +41,10 @@ class Backend(Protocol):
     def wait_ready(self, ref: str) -> Session:
         """Block until the session's init finished; raise with the reason when it failed."""
 
-    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterable[bytes]:
-        """The session's output (init script included), as it arrives."""
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None, egress: bool = False
+             ) -> Iterable[bytes]:
+        """The session's output (init script included), as it arrives; ``egress``: what its egress
+        proxy refused instead."""
 
     def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
              terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:

@@ -14,7 +14,9 @@ VERSION = "mc.version"  # mc version that created it
 REMOVE = "mc.rm"  # "1": created with --rm, removed when its command ends (mcd: whatever the client does)
 INSTANCE = "mc.instance"  # the mcd installation that made it (mcd manages only its own sessions)
 MCPS = "mc.mcps"  # the session's MCP servers, comma-separated (those in containers run beside it)
-MCP_OF = "mc.mcp-of"  # on an MCP server's container (and its bridge): the session it serves
+SIDECAR_OF = "mc.sidecar-of"  # on a container beside a session (an MCP server, its bridge, the egress
+# proxy): the session it serves; removed with it
+EGRESS = "mc.egress"  # the domains a session with an egress policy may reach, comma-separated ("*": open)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

@@ -9,6 +9,7 @@ failure nothing is left behind: the container is removed, and a config directory
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,38 +25,46 @@ CREATE_TIMEOUT = 120.0
 
 
 def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-           bridge_image: Callable[[], str] = lambda: "") -> None:
+           bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[], str] = lambda: "") -> None:
     made_dir = make_dir(plan.persist_dir)
+    proxy_started: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        _start_sidecars(docker, plan, bridge_image)
+        proxy_started = _start_sidecars(docker, plan, bridge_image, proxy_image)
         for attempt in range(3):
             try:
                 _start(docker, plan, gid, ensure_image)
+                proxy_started()  # its own start went on beside the session's
                 return
             except DockerError as exc:
                 docker.run("rm", "-f", plan.container, check=False)
                 # `docker create` takes a network that does not exist; `start` then fails: make it
                 if attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
-                    ensure_network(docker, plan.network, plan.network_owner)
+                    ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
                     continue
                 raise
             except BaseException:
                 docker.run("rm", "-f", plan.container, check=False)
                 raise
     except BaseException:
-        if plan.sidecars:
+        if plan.sidecars or plan.egress:
+            sidecars.settle(proxy_started)  # nothing is still being made while we remove
             sidecars.remove(docker, [plan.session_id])
         if made_dir is not None:
             remove_empty_tree(made_dir, stop=3)
         raise
 
 
-def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str]) -> None:
-    """The session's MCP servers in containers, on its network (made here when missing)."""
-    if not plan.sidecars:
-        return
-    ensure_network(docker, plan.network, plan.network_owner)
-    sidecars.start(docker, plan, bridge_image)
+def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
+                    proxy_image: Callable[[], str]) -> Callable[[], None]:
+    """The session's egress proxy (in the background: the session's init waits for it) and MCP
+    servers in containers, on its network (made here when missing, as mc's egress network is);
+    returns what waits for the proxy."""
+    if not plan.sidecars and plan.egress is None:
+        return lambda: None
+    ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
+    if plan.egress is not None:
+        ensure_network(docker, plan.egress.network, isolated=True)
+    return sidecars.start(docker, plan, bridge_image, proxy_image)
 
 
 def _start(docker: Docker, plan: SessionPlan, gid: int, ensure_image: Callable[[], object]) -> None:
@@ -87,17 +96,25 @@ FAILED_MARK = b"[mc-init] FAILED: "
 
 
 def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-                 bridge_image: Callable[[], str] = lambda: "") -> Attached:
+                 bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[], str] = lambda: "") -> Attached:
     """A session for one command (``plan.auto_remove``), attached: its output here as it comes,
     its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
     must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is
     in ``marked`` (the reason mc-init gave), not in the output. Its MCP servers go with it."""
     made_dir = make_dir(plan.persist_dir)
+    proxy_failed: list[BaseException] = []
+    watcher = None
     try:
-        _start_sidecars(docker, plan, bridge_image)
+        proxy_started = _start_sidecars(docker, plan, bridge_image, proxy_image)
+        if plan.egress is not None:  # its start goes on beside the session's, whose init waits for it
+            watcher = _watch(docker, plan, proxy_started, proxy_failed)
         for attempt in range(3):
             try:
                 result = _run_attached(docker, plan, gid)
+                if watcher is not None:
+                    watcher.join()
+                if proxy_failed:
+                    raise proxy_failed[0]
                 if not result.docker_error:
                     return result
                 exc = DockerError(docker.argv("run", plan.container), result.code, result.docker_error)
@@ -107,7 +124,7 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
             if attempt < 2 and exc.is_a(ImageMissing):
                 ensure_image()
             elif attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
-                ensure_network(docker, plan.network, plan.network_owner)
+                ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
             else:
                 raise exc
         raise AssertionError("unreachable")
@@ -116,8 +133,26 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
             remove_empty_tree(made_dir, stop=3)
         raise
     finally:
-        if plan.sidecars:
+        if watcher is not None:
+            watcher.join()
+        if plan.sidecars or plan.egress:
             sidecars.remove(docker, [plan.session_id])
+
+
+def _watch(docker: Docker, plan: SessionPlan, started: Callable[[], None], failed: list[BaseException]
+           ) -> threading.Thread:
+    """Wait for the egress proxy beside an attached session; if it cannot start, end the session
+    (its command would only wait for it) and keep the reason."""
+    def watch() -> None:
+        try:
+            started()
+        except BaseException as exc:  # reported by the caller
+            failed.append(exc)
+            docker.run("rm", "-f", plan.container, check=False)
+
+    thread = threading.Thread(target=watch, name="mc-egress-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:

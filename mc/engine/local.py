@@ -121,8 +121,26 @@ class LocalBackend:
         sessions = [session_from_row(r) for r in self.docker.json_lines(*args, timeout=30)]
         if owners is not None and len(owners) > 1:
             sessions = [s for s in sessions if s.owner in owners]
+        if any(s.egress is not None and s.running for s in sessions):
+            self._proxied_ports(sessions)
         sessions.sort(key=lambda s: s.created)
         return sessions
+
+    def _proxied_ports(self, sessions: builtins.list[Session]) -> None:
+        """A session with an egress policy publishes its ports on its proxy: show them as its own."""
+        from mc.engine.sessions import ports_of
+
+        fmt = f'{{{{.Names}}}}\t{{{{.Label "{labels.SIDECAR_OF}"}}}}\t{{{{.Ports}}}}'
+        out = self.docker.text("ps", "--filter", f"label={labels.SIDECAR_OF}", "--filter", "name=-egress",
+                               "--format", fmt, timeout=30)
+        published: dict[tuple[str, str], str] = {}
+        for line in out.splitlines():
+            name, _, rest = line.partition("\t")
+            sid, _, ports = rest.partition("\t")
+            published[(name, sid)] = ports
+        for s in sessions:
+            if s.egress is not None and (text := published.get((f"{s.container}-egress", s.id))):
+                s.ports = ports_of(text)
 
     def _instance_filter(self) -> builtins.list[str]:
         return ["--filter", f"label={labels.INSTANCE}={self.settings.instance}"] if self.settings.instance else []
@@ -146,7 +164,7 @@ class LocalBackend:
             persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description, list(p.import_skip))
                                 for p in m.persistent_configs],
             model_providers=sorted(m.model.providers) if m.model else [],
-            mcp=m.mcp,
+            mcp=m.mcp, egress=list(m.egress),
         )
 
     def drivers(self) -> builtins.list[DriverInfo]:
@@ -224,11 +242,12 @@ class LocalBackend:
         with self._room(plan.container):
             launch(self.docker, plan, gid=self.settings.gid,
                    ensure_image=lambda: self.catalog.build(driver, progress=progress),
-                   bridge_image=lambda: self._bridge_image(progress))
+                   bridge_image=lambda: self._helper_image("mcp-bridge", progress),
+                   proxy_image=lambda: self._helper_image("egress-proxy", progress))
         row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
                **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
         session = session_from_row(row)
-        if plan.ports:  # docker chose the host ports: ask for them
+        if plan.ports or (plan.egress and plan.egress.ports):  # docker chose the host ports: ask for them
             session = self.get(session.id)
         return session
 
@@ -245,7 +264,8 @@ class LocalBackend:
         with self._room(plan.container):
             result = run_attached(self.docker, plan, gid=self.settings.gid,
                                   ensure_image=lambda: self.catalog.build(driver, progress=progress),
-                                  bridge_image=lambda: self._bridge_image(progress))
+                                  bridge_image=lambda: self._helper_image("mcp-bridge", progress),
+                                  proxy_image=lambda: self._helper_image("egress-proxy", progress))
         if result.marked:
             raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
         return ExecResult(result.code)
@@ -286,12 +306,12 @@ class LocalBackend:
                 warn(warning)
         return plan, driver
 
-    def _bridge_image(self, progress: Progress | None) -> str:
-        """mc's stdio-to-HTTP bridge for MCP servers (built on first use, like a driver)."""
+    def _helper_image(self, name: str, progress: Progress | None) -> str:
+        """One of mc's own images (drivers/_images/NAME, tagged mc-NAME:HASH), built on first use."""
         from mc.drivers.build import build_helper
         from mc.drivers.registry import builtin_dir
 
-        return build_helper(self.docker, builtin_dir() / "_images" / "mcp-bridge", "mc-mcp-bridge",
+        return build_helper(self.docker, builtin_dir() / "_images" / name, f"mc-{name}",
                             self.catalog.extra_ca_paths(), progress=progress)
 
     def _mcps(self, spec: SessionSpec, driver: Driver) -> tuple[tuple[McpServer, ...], builtins.list[str]]:
@@ -382,9 +402,9 @@ class LocalBackend:
         if running and not kill:
             self.docker.run("stop", "-t", "5", *running, check=False, timeout=60)
         proc = self.docker.run("rm", "-f", *names, check=False, timeout=60)
-        with_mcps = [s.id for s in sessions if s.mcps]
-        if with_mcps:
-            self.remove_sidecars(with_mcps)
+        beside = [s.id for s in sessions if s.mcps or s.egress is not None]
+        if beside:
+            self.remove_sidecars(beside)
         if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace")
             real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
@@ -394,8 +414,13 @@ class LocalBackend:
 
     # -- logs / events ---------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None, since: str = "",
-             timestamps: bool = False) -> Stream:
+             timestamps: bool = False, egress: bool = False) -> Stream:
         session = self.get(ref)
+        container = session.container
+        if egress:
+            if session.egress is None:
+                raise InvalidArgument(f"session {session.id} has no egress policy (see --allow-domain)")
+            container = f"{session.container}-egress"  # its proxy writes a line per refusal, nothing else
         args = ["logs"]
         if follow:
             args.append("--follow")
@@ -407,7 +432,7 @@ class LocalBackend:
             args += ["--since", checks.check_timestamp(since)]
         if timestamps:
             args.append("--timestamps")
-        args.append(session.container)
+        args.append(container)
         return self.docker.stream(*args)
 
     def events(self, since: str = "") -> EventStream:
@@ -542,7 +567,7 @@ class LocalBackend:
 
     # -- MCP servers -------------------------------------------------------------------------
     def remove_sidecars(self, session_ids: builtins.list[str]) -> None:
-        """Remove these sessions' MCP server containers."""
+        """Remove the containers beside these sessions (MCP servers, egress proxies)."""
         from mc.engine import sidecars
 
         sidecars.remove(self.docker, session_ids)

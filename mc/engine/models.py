@@ -63,6 +63,9 @@ class SessionSpec:
     mcps: builtins.list[str] = field(default_factory=builtins.list)  # MCP servers to attach (by name)
     default_mcps: builtins.list[str] = field(default_factory=builtins.list)  # defaults.mcps: attached
     # where the driver takes MCP servers and they exist; otherwise a warning, not an error
+    allow_domains: builtins.list[str] = field(default_factory=builtins.list)  # --allow-domain: an egress
+    # policy (the session's only way out is a proxy that lets these names through)
+    egress_exact: bool = False  # only allow_domains: not the defaults, the driver's or the MCP servers' hosts
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Session:
     connect: builtins.list[str] = field(default_factory=builtins.list)
     remove_on_exit: bool = False  # created with --rm --run: removed when its command ends
     mcps: builtins.list[str] = field(default_factory=builtins.list)  # its MCP servers
+    egress: builtins.list[str] | None = None  # None: no policy; else the names it may reach (["*"]: any public one)
 
     @property
     def running(self) -> bool:
@@ -183,6 +187,7 @@ class DriverInfo:
     persistent_configs: builtins.list[PersistentConfigInfo] = field(default_factory=builtins.list)
     model_providers: builtins.list[str] = field(default_factory=builtins.list)  # what --model may name
     mcp: str = ""  # how its tool takes MCP servers (goose, claude, opencode); "": --mcp is refused
+    egress: builtins.list[str] = field(default_factory=builtins.list)  # names its tool needs under a policy
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,14 +17,21 @@ _creating = threading.Lock()
 _made: dict[str, float] = {}  # name -> when this process last made it (or found it made)
 
 
-def ensure_network(docker: Docker, name: str, owner: str = "") -> None:
-    """Create mc's network ``name`` unless it exists (an owner's own network is labelled so)."""
+def ensure_network(docker: Docker, name: str, owner: str = "", *, internal: bool = False,
+                   isolated: bool = False) -> None:
+    """Create mc's network ``name`` unless it exists (an owner's own network is labelled so).
+    ``internal``: no way out (sessions with an egress policy); ``isolated``: no traffic between its
+    members (the egress network that proxies of every owner share)."""
     asked = time.monotonic()
     with _creating:
         if _made.get(name, 0.0) >= asked:  # made while this caller waited
             return
+        # internal: no route out, and no address of the host on it (its services are not reachable
+        # from the session's gateway address; a direct connection fails at once: no route to host)
+        options = [*(["--internal", "-o", "com.docker.network.bridge.inhibit_ipv4=true"] if internal else []),
+                   *(["-o", "com.docker.network.bridge.enable_icc=false"] if isolated else [])]
         try:
-            docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", name)
+            docker.run("network", "create", "--label", f"{labels.NETWORK}={owner or '1'}", *options, name)
         except DockerError as exc:
             if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
                 raise

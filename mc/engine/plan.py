@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from mc import contract
 from mc.engine import checks, environment, labels
+from mc.engine.egress import PROXY_PORT, EgressPolicy
 from mc.engine.models import SessionSpec, Volume
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings
@@ -88,6 +89,22 @@ BRIDGE_PORT = 8000
 
 
 @dataclass(frozen=True)
+class EgressProxy:
+    """The egress proxy of a session with a policy: on the session's internal network and on mc's
+    egress network, the session's only way out; the session's published ports are published here
+    and forwarded to it (docker publishes nothing of a container on an internal network alone)."""
+
+    container: str
+    policy: EgressPolicy
+    network: str  # mc's egress network, which the proxy goes out by (made when missing)
+    ports: tuple[int, ...]
+
+    @property
+    def address(self) -> str:
+        return f"{self.container}:{PROXY_PORT}"
+
+
+@dataclass(frozen=True)
 class SessionPlan:
     """Every decision about a new session, as data (see the module docstring)."""
 
@@ -112,13 +129,19 @@ class SessionPlan:
     auto_remove: bool = False  # a session for one command: docker removes it when the command ends
     warnings: tuple[str, ...] = ()  # for the caller: the session works, but probably not as meant
     sidecars: tuple[McpSidecar, ...] = ()  # MCP servers in containers, started before the session
+    egress: EgressProxy | None = None  # an egress policy: the network is internal, this proxy the way out
 
-    def sidecar_args(self, sidecar: McpSidecar) -> list[str]:
-        """``docker create`` arguments of a sidecar (or its bridge) up to the image: the session's
-        network, limits and hardening, and labels that tie it to the session."""
-        args = ["--network", self.network, "--init", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
-                "--pids-limit", str(self.pids_limit), "--label", f"{labels.MCP_OF}={self.session_id}",
-                "--label", f"{labels.OWNER}={self.owner}"]
+    @property
+    def network_internal(self) -> bool:
+        return self.egress is not None
+
+    def sidecar_args(self) -> list[str]:
+        """``docker create`` arguments of a container beside the session (an MCP server, its bridge,
+        the egress proxy) up to the image: the session's network, limits and hardening, and labels
+        that tie it to the session."""
+        args = ["--network", self.network, "--init", "--security-opt", "no-new-privileges",
+                "--cap-drop", "ALL", "--pids-limit", str(self.pids_limit),
+                "--label", f"{labels.SIDECAR_OF}={self.session_id}", "--label", f"{labels.OWNER}={self.owner}"]
         if self.cpus:
             args += ["--cpus", self.cpus]
         if self.memory:
@@ -149,15 +172,19 @@ class SessionPlan:
             args += mount.argv()
         for port in self.ports:
             args += ["-p", f"127.0.0.1::{port}"]
+        if self.egress is not None:  # no name but the session's own neighbours resolves: fail fast
+            args += ["--dns-option", "timeout:1", "--dns-option", "attempts:1"]
         args.append(self.image)
         return args
 
 
-def owner_network(settings: EngineSettings, owner: str) -> str:
-    """The network an owner's sessions share (mcd); other owners' sessions cannot reach it."""
-    if not settings.network_per_owner or not owner:
-        return settings.network
-    return f"{settings.network}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+def owner_network(settings: EngineSettings, owner: str, internal: bool = False) -> str:
+    """The network an owner's sessions share (mcd); other owners' sessions cannot reach it. Those
+    with an egress policy share an internal one."""
+    name = settings.network
+    if settings.network_per_owner and owner:
+        name = f"{settings.network}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+    return f"{name}-internal" if internal else name
 
 
 def persist_key_hash(key: str) -> str:
@@ -252,7 +279,8 @@ def plan_session(
     pids, cpus, memory = _limits(spec, settings)
     plain, private = environment.split_environment(manifest, settings.service_env, spec.env)
     owner = scope.owner
-    network = owner_network(settings, owner)
+    policy, egress_warnings = _egress(spec, driver, settings, mcps)
+    network = owner_network(settings, owner, internal=policy is not None)
     extra_networks = _networks(spec, settings, network)
     ssh_key = checks.check_ssh_key(spec.ssh_public_key) if spec.ssh else ""
 
@@ -266,7 +294,7 @@ def plan_session(
         env.update(project_env)
         if settings.ssh_scan:
             env["MC_SSH_SCAN"] = " ".join(settings.ssh_scan)
-    warnings: list[str] = []
+    warnings: list[str] = list(egress_warnings)
     model = spec.model or _default_model(spec.default_model, driver, private)
     if model:
         model_env, warning = _model_env(model, driver, plain, private)
@@ -275,6 +303,14 @@ def plan_session(
     sidecars: tuple[McpSidecar, ...] = ()
     if mcps:
         sidecars = _wire_mcps(mcps, driver, env, private, files, f"{labels.CONTAINER_PREFIX}{session_id}", settings)
+    egress = None
+    ports = sorted({*ports, *((22,) if spec.ssh else ())})
+    if policy is not None:
+        egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports))
+        ports = []
+        env.update(_proxy_env(egress, sidecars))
+        warnings += [f"--network {n}: the session reaches it directly, around its egress policy"
+                     for n in extra_networks]
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -307,16 +343,46 @@ def plan_session(
         session_labels[labels.REMOVE] = "1"
     if mcps:
         session_labels[labels.MCPS] = ",".join(s.name for s in mcps)
+    if policy is not None:
+        session_labels[labels.EGRESS] = policy.label
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
     return SessionPlan(
         session_id=session_id, container=container, image=image, hostname=spec.name or container,
         network=network, network_owner=owner if network != settings.network else "",
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
-        ports=tuple(sorted({*ports, *((22,) if spec.ssh else ())})), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
+        ports=tuple(ports), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
         pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
-        warnings=tuple(warnings), sidecars=sidecars,
+        warnings=tuple(warnings), sidecars=sidecars, egress=egress,
     )
+
+
+def _egress(spec: SessionSpec, driver: Driver, settings: EngineSettings, mcps: tuple[McpServer, ...]
+            ) -> tuple[EgressPolicy | None, list[str]]:
+    """The session's egress policy: the caller's names, the configured ones, the driver's needs and
+    its remote MCP servers' hosts (see ``egress.decide``)."""
+    from urllib.parse import urlsplit
+
+    from mc.engine import egress
+
+    hosts = tuple(dict.fromkeys(h for h in (urlsplit(s.url).hostname for s in mcps if s.url) if h))
+    names = tuple(h for h in hosts if not egress.is_address(h))
+    policy, warnings = egress.decide(list(spec.allow_domains), spec.egress_exact, settings.egress,
+                                     settings.egress_widen, tuple(driver.manifest.egress), names)
+    if policy is not None and not policy.open:  # a policy names hosts: an address is out of reach
+        warnings += [f"MCP server at {h} is out of reach under the egress policy (an address, not a name)"
+                     for h in hosts if h not in names]
+    return policy, warnings
+
+
+def _proxy_env(proxy: EgressProxy, sidecars: tuple[McpSidecar, ...]) -> dict[str, str]:
+    """How every tool in the session finds its proxy. Node's fetch reads the variables only when
+    told to; ssh goes through it by mc-init's ProxyCommand (MC_EGRESS_PROXY)."""
+    url = f"http://{proxy.address}"
+    neighbours = [name for c in sidecars for name in (c.container, c.bridge) if name]
+    direct = ",".join(["localhost", "127.0.0.1", *neighbours])
+    return {"HTTP_PROXY": url, "HTTPS_PROXY": url, "http_proxy": url, "https_proxy": url,
+            "NO_PROXY": direct, "no_proxy": direct, "NODE_USE_ENV_PROXY": "1", "MC_EGRESS_PROXY": proxy.address}
 
 
 def _default_model(value: str, driver: Driver, private: dict[str, str]) -> str:

@@ -22,6 +22,7 @@ LABEL_FIELDS = {
     "id": labels.SESSION, "name": labels.NAME, "driver": labels.DRIVER, "project": labels.PROJECT,
     "mount": labels.MOUNT, "created": labels.CREATED, "owner": labels.OWNER, "user": labels.USER,
     "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE, "mcps": labels.MCPS,
+    "egress": labels.EGRESS,
 }
 LIST_FORMAT = (
     '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
@@ -47,7 +48,6 @@ def session_from_row(row: dict[str, Any]) -> Session:
     if state == "exited":
         m = _EXIT_RE.search(row.get("status", ""))
         exit_code = int(m.group(1)) if m else None
-    ports = {Port(int(c), h.strip("[]"), int(p)) for h, p, c in _PORT_RE.findall(row.get("ports", ""))}
     try:
         import json  # here: a command in a session by its full id lists nothing
 
@@ -63,7 +63,7 @@ def session_from_row(row: dict[str, Any]) -> Session:
         mount=row.get("mount", ""),
         created=row.get("created", ""),
         exit_code=exit_code,
-        ports=sorted(ports, key=lambda p: (p.container_port, p.host_ip)),
+        ports=ports_of(row.get("ports", "")),
         container=row.get("container", ""),
         owner=row.get("owner", ""),
         user=row.get("user", ""),
@@ -71,7 +71,14 @@ def session_from_row(row: dict[str, Any]) -> Session:
         connect=connect if isinstance(connect, list) else [],
         remove_on_exit=row.get("rm") == "1",
         mcps=[n for n in (row.get("mcps") or "").split(",") if n],
+        egress=None if not row.get("egress") else [d for d in row["egress"].split(",") if d and d != "-"],
     )
+
+
+def ports_of(row_ports: str) -> list[Port]:
+    """The published ports in a ``docker ps`` Ports column."""
+    ports = {Port(int(c), h.strip("[]"), int(p)) for h, p, c in _PORT_RE.findall(row_ports)}
+    return sorted(ports, key=lambda p: (p.container_port, p.host_ip))
 
 
 def resolve_ref(sessions: Sequence[Session], ref: str, scope: Scope) -> Session:

@@ -18,7 +18,7 @@ from mc.docker import Docker, DockerError
 from mc.docker.errors import ImageMissing, first_line
 from mc.engine import labels
 from mc.engine.environment import dir_tar
-from mc.engine.plan import McpSidecar, SessionPlan
+from mc.engine.plan import EgressProxy, McpSidecar, SessionPlan
 from mc.errors import InvalidArgument, McError
 
 IO_DIR = "/run/mc-mcp-io"  # the FIFO pair of a stdio server: "in" (its stdin) and "out" (its stdout)
@@ -34,14 +34,53 @@ exec "$@"
 PULL_TIMEOUT = 600.0
 
 
-def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str]) -> None:
-    """Start every sidecar of the plan; on any failure remove what was started, and say which."""
+def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
+          proxy_image: Callable[[], str] = lambda: "") -> Callable[[], None]:
+    """Start the egress proxy (in the background) and every MCP server of the plan; returns what
+    waits for the proxy (raising its failure). On any failure what was started is removed."""
+    wait: Callable[[], None] = lambda: None  # noqa: E731
+    proxy = plan.egress
+    if proxy is not None:
+        wait = _background(lambda: _start_proxy(docker, plan, proxy, proxy_image()))
     try:
         for car in plan.sidecars:
             _start(docker, plan, car, bridge_image)
     except BaseException:
+        settle(wait)
         remove(docker, [plan.session_id])
         raise
+    return wait
+
+
+def _background(work: Callable[[], None]) -> Callable[[], None]:
+    """Run ``work`` in a thread; the returned function waits for it and raises what it raised."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the waiter
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="mc-egress-proxy", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return wait
+
+
+def settle(wait: Callable[[], None]) -> None:
+    """Wait for a background start, whatever its outcome (the first failure is the one reported)."""
+    try:
+        wait()
+    except BaseException:
+        pass
 
 
 def remove(docker: Docker, session_ids: Iterable[str]) -> None:
@@ -60,9 +99,10 @@ def remove(docker: Docker, session_ids: Iterable[str]) -> None:
 
 
 def _labelled(docker: Docker, listing: list[str], key: str) -> list[tuple[str, str]]:
-    """(``key``, session) of every container or volume with an ``mc.mcp-of`` label. One listing
+    """(``key``, session) of every container or volume with an ``mc.sidecar-of`` label. One listing
     and a filter here: docker ANDs repeated label filters."""
-    args = [*listing, "--filter", f"label={labels.MCP_OF}", "--format", f'{key} {{{{.Label "{labels.MCP_OF}"}}}}']
+    label = labels.SIDECAR_OF
+    args = [*listing, "--filter", f"label={label}", "--format", f'{key} {{{{.Label "{label}"}}}}']
     for _ in range(3):  # docker ps can fail while containers are being removed around it
         proc = docker.run(*args, check=False, timeout=30)
         if proc.returncode == 0:
@@ -81,10 +121,10 @@ def remove_orphans(docker: Docker, live: set[str], instance: str = "") -> list[s
 
 
 def _start(docker: Docker, plan: SessionPlan, car: McpSidecar, bridge_image: Callable[[], str]) -> None:
-    base = plan.sidecar_args(car)
+    base = plan.sidecar_args()
     io: list[str] = []
     if car.bridge:
-        volume = (f"type=volume,destination={IO_DIR},volume-label={labels.MCP_OF}={plan.session_id},"
+        volume = (f"type=volume,destination={IO_DIR},volume-label={labels.SIDECAR_OF}={plan.session_id},"
                   f"volume-label={labels.OWNER}={plan.owner}")  # anonymous: removed with the bridge
         docker.run("run", "-d", "--name", car.bridge, "--hostname", car.bridge, *base, "--mount", volume,
                    bridge_image(), timeout=120)
@@ -105,6 +145,24 @@ def _start(docker: Docker, plan: SessionPlan, car: McpSidecar, bridge_image: Cal
         docker.run("start", car.container)
     except DockerError as exc:
         raise McError(f"MCP server {car.name}: {first_line(exc.stderr) or exc}") from None
+
+
+def _start_proxy(docker: Docker, plan: SessionPlan, proxy: EgressProxy, image: str) -> None:
+    """The session's egress proxy: run on the session's internal network (so its name resolves
+    there at once: the session's init waits until it answers) with its policy (names, not secrets)
+    in its environment, then joined to mc's egress network, its way out and where the session's
+    ports are published; it forwards them to the session."""
+    argv = ["run", "-d", "--name", proxy.container, "--hostname", proxy.container, *plan.sidecar_args(),
+            "--sysctl", "net.ipv4.ip_unprivileged_port_start=0", "-e", f"MC_EGRESS_SESSION={plan.container}",
+            "-e", f"MC_EGRESS_POLICY={proxy.policy.to_json().decode()}"]
+    for port in proxy.ports:
+        argv += ["-p", f"127.0.0.1::{port}"]
+    argv += ["--pull=never", image, *(str(port) for port in proxy.ports)]
+    try:
+        docker.run(*argv, timeout=60)
+        docker.run("network", "connect", proxy.network, proxy.container)
+    except DockerError as exc:
+        raise McError(f"egress proxy: {first_line(exc.stderr) or exc}") from None
 
 
 def _program(docker: Docker, car: McpSidecar) -> list[str]:

@@ -144,12 +144,13 @@ class RemoteBackend:
                                            metadata=self._meta())
         return convert.session_from_pb(resp.session)
 
-    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None, egress: bool = False
+             ) -> Iterator[bytes]:
         """The session's output. A followed stream that the server ends because the access token
         expired is resumed with a fresh token after the last line received (nothing twice)."""
         since = ""
         while True:
-            request = session_pb2.LogsRequest(session=ref, follow=follow, since=since)
+            request = session_pb2.LogsRequest(session=ref, follow=follow, since=since, egress=egress)
             if tail is not None and not since:
                 request.tail = tail
             call = self.session_stub.Logs(request, metadata=self._meta())

@@ -40,7 +40,7 @@ def session_to_pb(s: Session) -> session_pb2.Session:
         id=s.id, name=s.name, driver=s.driver, status=_STATUS.get(s.status, session_pb2.SESSION_STATUS_OTHER),
         project=s.project, created=s.created, owner=s.owner, ssh=s.ssh, container=s.container,
         ports=[session_pb2.Port(container_port=p.container_port, host_ip=p.host_ip, host_port=p.host_port)
-               for p in s.ports],
+               for p in s.ports], egress=s.egress or [], egress_policy=s.egress is not None,
     )
     if s.exit_code is not None:
         msg.exit_code = s.exit_code
@@ -52,7 +52,7 @@ def session_from_pb(m: session_pb2.Session) -> Session:
         id=m.id, name=m.name, driver=m.driver, status=_status_back(m.status), project=m.project,
         created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
         ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
-        owner=m.owner, ssh=m.ssh,
+        owner=m.owner, ssh=m.ssh, egress=list(m.egress) if m.egress_policy else None,
     )
 
 
@@ -61,7 +61,7 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
         driver=s.driver, name=s.name, project=s.project, networks=s.networks, env=s.env, ports=s.ports,
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
         remove_on_exit=s.remove_on_exit, model=s.model, default_model=s.default_model, mcps=s.mcps,
-        default_mcps=s.default_mcps,
+        default_mcps=s.default_mcps, allow_domains=s.allow_domains, egress_exact=s.egress_exact,
     )
 
 
@@ -72,7 +72,7 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
         ports=list(m.ports), cpus=m.cpus, memory=m.memory, pids_limit=m.pids_limit, ssh=m.ssh,
         ssh_public_key=m.ssh_public_key, remove_on_exit=m.remove_on_exit, model=m.model,
         default_model=m.default_model, mcps=list(m.mcps),
-        default_mcps=list(m.default_mcps),
+        default_mcps=list(m.default_mcps), allow_domains=list(m.allow_domains), egress_exact=m.egress_exact,
     )
 
 
@@ -86,7 +86,7 @@ def driver_to_pb(d: DriverInfo) -> driver_pb2.Driver:
         persistent_configs=[driver_pb2.PersistentConfig(source=p.source, target=p.target, type=p.type,
                                                         description=p.description, import_skip=p.import_skip)
                             for p in d.persistent_configs],
-        model_providers=d.model_providers, mcp=d.mcp,
+        model_providers=d.model_providers, mcp=d.mcp, egress=d.egress,
     )
 
 
@@ -98,7 +98,7 @@ def driver_from_pb(m: driver_pb2.Driver) -> DriverInfo:
                      for e in m.environment],
         persistent_configs=[PersistentConfigInfo(p.source, p.target, p.type, p.description, list(p.import_skip))
                             for p in m.persistent_configs],
-        model_providers=list(m.model_providers), mcp=m.mcp,
+        model_providers=list(m.model_providers), mcp=m.mcp, egress=list(m.egress),
     )
 
 

@@ -90,7 +90,7 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         session = engine.get(request.session)
         note(session.id, "follow" if request.follow else "")
         stream = engine.logs(session.id, follow=request.follow, tail=request.tail if request.HasField("tail") else None,
-                             since=request.since, timestamps=True)
+                             since=request.since, timestamps=True, egress=request.egress)
         context.add_callback(stream.close)  # a cancelled stream kills its docker child
         watch = self.guard.watch(identity.current.get(), stream.close) if request.follow else None
         since_ns = _ns(request.since) if request.since else 0

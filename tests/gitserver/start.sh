@@ -25,5 +25,14 @@ if [ ! -d /srv/git/private.git ]; then
     chown -R git:git /srv/git
     chmod -R a+rwX /srv/git
 fi
+if [ -r /tls/server.pem ]; then
+    cat >/etc/apache2/sites-enabled/tls.conf <<'TLS'
+<VirtualHost *:443>
+    SSLEngine on
+    SSLCertificateFile /tls/server.pem
+    SSLCertificateKeyFile /tls/server.key
+</VirtualHost>
+TLS
+fi
 /usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no
 exec apache2ctl -D FOREGROUND

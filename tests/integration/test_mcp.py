@@ -176,7 +176,7 @@ def test_mcp_servers_through_mcd(docker_mc, mcp_server, tmp_path):
 
 
 def _sidecars(session_id: str) -> list[str]:
-    return docker("ps", "-aq", "--filter", f"label=mc.mcp-of={session_id}").split()
+    return docker("ps", "-aq", "--filter", f"label=mc.sidecar-of={session_id}").split()
 
 
 @pytest.mark.parametrize("driver", list(MCP_READBACK))
@@ -261,4 +261,4 @@ def test_closing_several_sessions_removes_all_their_servers_and_volumes(docker_m
     mc.ok("session", "close", "--all")
     for sid in ids:
         assert _sidecars(sid) == []
-        assert docker("volume", "ls", "-q", "--filter", f"label=mc.mcp-of={sid}").split() == []
+        assert docker("volume", "ls", "-q", "--filter", f"label=mc.sidecar-of={sid}").split() == []

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16mc/api/v1/driver.proto\x12\tmc.api.v1\"i\n\x0e\x44riverVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\t\x12\x11\n\tsensitive\x18\x05 \x01(\x08\"\x88\x02\n\x06\x44river\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12\r\n\x05\x62uilt\x18\x06 \x01(\x08\x12.\n\x0b\x65nvironment\x18\x07 \x03(\x0b\x32\x19.mc.api.v1.DriverVariable\x12\r\n\x05ports\x18\x08 \x03(\r\x12\x37\n\x12persistent_configs\x18\t \x03(\x0b\x32\x1b.mc.api.v1.PersistentConfig\x12\x17\n\x0fmodel_providers\x18\n \x03(\t\x12\x0b\n\x03mcp\x18\x0b \x01(\t\"j\n\x10PersistentConfig\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0bimport_skip\x18\x05 \x03(\t\"\x14\n\x12ListDriversRequest\"9\n\x13ListDriversResponse\x12\"\n\x07\x64rivers\x18\x01 \x03(\x0b\x32\x11.mc.api.v1.Driver\" \n\x10GetDriverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x11GetDriverResponse\x12!\n\x06\x64river\x18\x01 \x01(\x0b\x32\x11.mc.api.v1.Driver\"G\n\x13ImportConfigRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x0f\n\x07\x61rchive\x18\x03 \x01(\x0c\"D\n\x14ImportConfigResponse\x12\r\n\x05\x66iles\x18\x01 \x01(\r\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0f\n\x07project\x18\x03 \x01(\t2\xe9\x01\n\rDriverService\x12\x45\n\x04List\x12\x1d.mc.api.v1.ListDriversRequest\x1a\x1e.mc.api.v1.ListDriversResponse\x12@\n\x03Get\x12\x1b.mc.api.v1.GetDriverRequest\x1a\x1c.mc.api.v1.GetDriverResponse\x12O\n\x0cImportConfig\x12\x1e.mc.api.v1.ImportConfigRequest\x1a\x1f.mc.api.v1.ImportConfigResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16mc/api/v1/driver.proto\x12\tmc.api.v1\"i\n\x0e\x44riverVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\t\x12\x11\n\tsensitive\x18\x05 \x01(\x08\"\x98\x02\n\x06\x44river\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12\r\n\x05\x62uilt\x18\x06 \x01(\x08\x12.\n\x0b\x65nvironment\x18\x07 \x03(\x0b\x32\x19.mc.api.v1.DriverVariable\x12\r\n\x05ports\x18\x08 \x03(\r\x12\x37\n\x12persistent_configs\x18\t \x03(\x0b\x32\x1b.mc.api.v1.PersistentConfig\x12\x17\n\x0fmodel_providers\x18\n \x03(\t\x12\x0b\n\x03mcp\x18\x0b \x01(\t\x12\x0e\n\x06\x65gress\x18\x0c \x03(\t\"j\n\x10PersistentConfig\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0bimport_skip\x18\x05 \x03(\t\"\x14\n\x12ListDriversRequest\"9\n\x13ListDriversResponse\x12\"\n\x07\x64rivers\x18\x01 \x03(\x0b\x32\x11.mc.api.v1.Driver\" \n\x10GetDriverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x11GetDriverResponse\x12!\n\x06\x64river\x18\x01 \x01(\x0b\x32\x11.mc.api.v1.Driver\"G\n\x13ImportConfigRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x0f\n\x07\x61rchive\x18\x03 \x01(\x0c\"D\n\x14ImportConfigResponse\x12\r\n\x05\x66iles\x18\x01 \x01(\r\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0f\n\x07project\x18\x03 \x01(\t2\xe9\x01\n\rDriverService\x12\x45\n\x04List\x12\x1d.mc.api.v1.ListDriversRequest\x1a\x1e.mc.api.v1.ListDriversResponse\x12@\n\x03Get\x12\x1b.mc.api.v1.GetDriverRequest\x1a\x1c.mc.api.v1.GetDriverResponse\x12O\n\x0cImportConfig\x12\x1e.mc.api.v1.ImportConfigRequest\x1a\x1f.mc.api.v1.ImportConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,21 +34,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRIVERVARIABLE']._serialized_start=37
   _globals['_DRIVERVARIABLE']._serialized_end=142
   _globals['_DRIVER']._serialized_start=145
-  _globals['_DRIVER']._serialized_end=409
-  _globals['_PERSISTENTCONFIG']._serialized_start=411
-  _globals['_PERSISTENTCONFIG']._serialized_end=517
-  _globals['_LISTDRIVERSREQUEST']._serialized_start=519
-  _globals['_LISTDRIVERSREQUEST']._serialized_end=539
-  _globals['_LISTDRIVERSRESPONSE']._serialized_start=541
-  _globals['_LISTDRIVERSRESPONSE']._serialized_end=598
-  _globals['_GETDRIVERREQUEST']._serialized_start=600
-  _globals['_GETDRIVERREQUEST']._serialized_end=632
-  _globals['_GETDRIVERRESPONSE']._serialized_start=634
-  _globals['_GETDRIVERRESPONSE']._serialized_end=688
-  _globals['_IMPORTCONFIGREQUEST']._serialized_start=690
-  _globals['_IMPORTCONFIGREQUEST']._serialized_end=761
-  _globals['_IMPORTCONFIGRESPONSE']._serialized_start=763
-  _globals['_IMPORTCONFIGRESPONSE']._serialized_end=831
-  _globals['_DRIVERSERVICE']._serialized_start=834
-  _globals['_DRIVERSERVICE']._serialized_end=1067
+  _globals['_DRIVER']._serialized_end=425
+  _globals['_PERSISTENTCONFIG']._serialized_start=427
+  _globals['_PERSISTENTCONFIG']._serialized_end=533
+  _globals['_LISTDRIVERSREQUEST']._serialized_start=535
+  _globals['_LISTDRIVERSREQUEST']._serialized_end=555
+  _globals['_LISTDRIVERSRESPONSE']._serialized_start=557
+  _globals['_LISTDRIVERSRESPONSE']._serialized_end=614
+  _globals['_GETDRIVERREQUEST']._serialized_start=616
+  _globals['_GETDRIVERREQUEST']._serialized_end=648
+  _globals['_GETDRIVERRESPONSE']._serialized_start=650
+  _globals['_GETDRIVERRESPONSE']._serialized_end=704
+  _globals['_IMPORTCONFIGREQUEST']._serialized_start=706
+  _globals['_IMPORTCONFIGREQUEST']._serialized_end=777
+  _globals['_IMPORTCONFIGRESPONSE']._serialized_start=779
+  _globals['_IMPORTCONFIGRESPONSE']._serialized_end=847
+  _globals['_DRIVERSERVICE']._serialized_start=850
+  _globals['_DRIVERSERVICE']._serialized_end=1083
 # @@protoc_insertion_point(module_scope)

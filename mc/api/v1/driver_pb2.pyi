@@ -21,7 +21,7 @@ class DriverVariable(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., required: _Optional[bool] = ..., default: _Optional[str] = ..., sensitive: _Optional[bool] = ...) -> None: ...
 
 class Driver(_message.Message):
-    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports", "persistent_configs", "model_providers", "mcp")
+    __slots__ = ("name", "description", "version", "source", "image", "built", "environment", "ports", "persistent_configs", "model_providers", "mcp", "egress")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class Driver(_message.Message):
     PERSISTENT_CONFIGS_FIELD_NUMBER: _ClassVar[int]
     MODEL_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     MCP_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     version: str
@@ -44,7 +45,8 @@ class Driver(_message.Message):
     persistent_configs: _containers.RepeatedCompositeFieldContainer[PersistentConfig]
     model_providers: _containers.RepeatedScalarFieldContainer[str]
     mcp: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ..., model_providers: _Optional[_Iterable[str]] = ..., mcp: _Optional[str] = ...) -> None: ...
+    egress: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., image: _Optional[str] = ..., built: _Optional[bool] = ..., environment: _Optional[_Iterable[_Union[DriverVariable, _Mapping]]] = ..., ports: _Optional[_Iterable[int]] = ..., persistent_configs: _Optional[_Iterable[_Union[PersistentConfig, _Mapping]]] = ..., model_providers: _Optional[_Iterable[str]] = ..., mcp: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PersistentConfig(_message.Message):
     __slots__ = ("source", "target", "type", "description", "import_skip")

@@ -38,7 +38,7 @@ class Port(_message.Message):
     def __init__(self, container_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., host_port: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container")
+    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,8 @@ class Session(_message.Message):
     OWNER_FIELD_NUMBER: _ClassVar[int]
     SSH_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_POLICY_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     driver: str
@@ -61,10 +63,12 @@ class Session(_message.Message):
     owner: str
     ssh: bool
     container: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ...) -> None: ...
+    egress: _containers.RepeatedScalarFieldContainer[str]
+    egress_policy: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
-    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model")
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +92,8 @@ class SessionSpec(_message.Message):
     MCPS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_MCPS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_DOMAINS_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_EXACT_FIELD_NUMBER: _ClassVar[int]
     driver: str
     name: str
     project: str
@@ -104,7 +110,9 @@ class SessionSpec(_message.Message):
     mcps: _containers.RepeatedScalarFieldContainer[str]
     default_mcps: _containers.RepeatedScalarFieldContainer[str]
     default_model: str
-    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ...) -> None: ...
+    allow_domains: _containers.RepeatedScalarFieldContainer[str]
+    egress_exact: bool
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ..., allow_domains: _Optional[_Iterable[str]] = ..., egress_exact: _Optional[bool] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
     __slots__ = ("spec",)
@@ -171,16 +179,18 @@ class WaitReadyResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class LogsRequest(_message.Message):
-    __slots__ = ("session", "follow", "tail", "since")
+    __slots__ = ("session", "follow", "tail", "since", "egress")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     TAIL_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
     session: str
     follow: bool
     tail: int
     since: str
-    def __init__(self, session: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ..., since: _Optional[str] = ...) -> None: ...
+    egress: bool
+    def __init__(self, session: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ..., since: _Optional[str] = ..., egress: _Optional[bool] = ...) -> None: ...
 
 class LogsResponse(_message.Message):
     __slots__ = ("data", "timestamp")

@@ -140,9 +140,9 @@ def test_servers_in_containers_become_sidecars_on_the_session_network():
     assert by_name["piped"].url == "http://mc-0123abcd-mcp-piped-bridge:8000/mcp"
     assert p.env["MC_MCP_WAIT"] == "mc-0123abcd-mcp-boxed:9000 mc-0123abcd-mcp-piped-bridge:8000"
     assert p.labels["mc.mcps"] == "tools,boxed,piped"
-    args = p.sidecar_args(by_name["boxed"])
+    args = p.sidecar_args()
     assert args[args.index("--network") + 1] == p.network and "no-new-privileges" in args
-    assert args[args.index("--cap-drop") + 1] == "ALL" and "mc.mcp-of=0123abcd" in args
+    assert args[args.index("--cap-drop") + 1] == "ALL" and "mc.sidecar-of=0123abcd" in args
     assert SECRET not in " ".join(args)
     lines = dict(line.split("\t") for line in p.secret_files[contract.MCP_FILE].decode().splitlines())
     assert json.loads(lines["piped"])["url"] == by_name["piped"].url

@@ -35,6 +35,10 @@ def test_url_passwords_are_masked_anywhere(value):
     ("sessions: {max_per_user: -1}\n", "sessions.max_per_user"),
     ("drivers: [{name: goose, image: monadical/mc-goose:latest}]\n", "drivers[0].image"),
     ("server: {port: 3000, tls: {cert: a, key: b}}\n", "requires an auth section"),
+    ("sessions: {egress: {allow: everything}}\n", "sessions.egress.allow: expected open, any"),
+    ("sessions: {egress: {allow: [10.0.0.1]}}\n", "sessions.egress.allow: expected domain names"),
+    ("sessions: {egress: {allow: any, widen: yes-please}}\n", "sessions.egress.widen"),
+    ("sessions: {egress: {alow: any}}\n", "sessions.egress: expected a mapping with allow"),
 ])
 def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, needle):
     from mc.errors import InvalidArgument
@@ -78,3 +82,21 @@ def test_the_shipped_example_loads(monkeypatch):
     monkeypatch.setenv("PROJECT_ENCRYPTION_KEY", "k")
     c = load(str(Path(__file__).resolve().parents[3] / "build" / "mc-service.example.yaml"))
     assert c.auth is not None and c.max_per_user == 10 and c.memory == "8g" and c.project_key == "k"
+
+
+@pytest.mark.parametrize(("text", "egress", "widen"), [
+    ("", None, True),
+    ("sessions: {egress: {allow: open}}\n", None, True),
+    ("sessions: {egress: {allow: any}}\n", ("*",), False),
+    ("sessions: {egress: {allow: [GitHub.com, '*.npmjs.org']}}\n", ("github.com", "*.npmjs.org"), False),
+    ("sessions: {egress: {allow: [github.com], widen: true, network: out}}\n", ("github.com",), True),
+])
+def test_the_egress_policy(tmp_path, text, egress, widen):
+    from mcd.config import load
+    from mcd.server import engine_settings
+
+    path = tmp_path / "mc-service.yaml"
+    path.write_text(text + "projects: {storage: {type: encrypted, key: k}}\n")
+    settings = engine_settings(load(str(path)))
+    assert (settings.egress, settings.egress_widen) == (egress, widen)
+    assert settings.egress_network == ("out" if "network" in text else "mc-egress")
