@@ -169,6 +169,20 @@ if [ -n "${MC_EGRESS_PROXY:-}" ]; then
     printf 'Host *\n    ProxyCommand /usr/local/bin/mc-proxy-connect %s %%h %%p\n' "$MC_EGRESS_PROXY" \
         >/etc/ssh/ssh_config.d/mc-egress.conf
     log "egress through $MC_EGRESS_PROXY"
+    # The proxy holds the session's API keys and answers their APIs with certificates of its own CA
+    # (one per session; its key never leaves the proxy): trust it, beside the usual roots.
+    if [ "${MC_EGRESS_CA:-}" = 1 ]; then
+        ca=$(exec 7<>"/dev/tcp/${MC_EGRESS_PROXY%:*}/${MC_EGRESS_PROXY##*:}" &&  # 3 and 4 are the init's own
+             printf 'GET http://mitm.it/cert/pem HTTP/1.0\r\nHost: mitm.it\r\n\r\n' >&7 &&
+             timeout 10 sed '1,/^\r*$/d' <&7)
+        case $ca in *"BEGIN CERTIFICATE"*) ;; *) fail "the egress proxy gave no CA certificate" ;; esac
+        for roots in /etc/ssl/certs/ca-certificates.crt /usr/local/share/mc-ca/bundle.pem; do
+            if [ -r "$roots" ]; then cat "$roots"; fi
+        done >"$MC_RUN/ca-bundle.pem"
+        printf '%s\n' "$ca" >>"$MC_RUN/ca-bundle.pem"
+        chmod 0644 "$MC_RUN/ca-bundle.pem"
+        log "API keys stay in the egress proxy; its CA is trusted for their APIs"
+    fi
 fi
 
 # --- 4. ssh ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ SECRETS_DIR = f"{RUN_DIR}/secrets"
 ENV_FILE = "env"
 GIT_SSH_KEY_FILE = "git_ssh_key"
 GIT_TOKEN_FILE = "git_token"
+CA_BUNDLE = f"{RUN_DIR}/ca-bundle.pem"  # with an egress proxy holding keys: the trusted CAs and its own
 MCP_FILE = "mcp"  # the session's MCP servers in its tool's form (mc.engine.mcpwire), for the driver's init
 FAILED_EXIT = 97  # mc-init.sh's exit code when a start step fails
 EXEC = "/usr/local/bin/mc-exec"

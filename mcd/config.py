@@ -105,6 +105,7 @@ class ServiceConfig:
     egress: tuple[str, ...] | None = None  # None: open; ("*",): any public name through the proxy; names
     egress_widen: bool = True
     egress_network: str = "mc-egress"
+    egress_ca: list[str] = field(default_factory=list)
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
@@ -272,8 +273,8 @@ def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
 
     if value is None:
         return
-    if not isinstance(value, dict) or set(value) - {"allow", "widen", "network"}:
-        raise r.fail("sessions.egress", "a mapping with allow, widen and network")
+    if not isinstance(value, dict) or set(value) - {"allow", "widen", "network", "ca_certs"}:
+        raise r.fail("sessions.egress", "a mapping with allow, widen, network and ca_certs")
     allow = value.get("allow", "open")
     if allow == "any":
         cfg.egress = ("*",)
@@ -289,6 +290,7 @@ def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
         raise r.fail("sessions.egress.widen", "true or false")
     cfg.egress_widen = widen
     cfg.egress_network = r.string(value, "network", "sessions.egress", "mc-egress")
+    cfg.egress_ca = r.strings(value, "ca_certs", "sessions.egress")
 
 
 def _check_limits(cfg: ServiceConfig, r: _Reader) -> None:

@@ -65,6 +65,7 @@ def settings_from_config(config: Config) -> EngineSettings:
                       config.get("defaults.pids_limit") or 4096),
         egress=tuple(config.get("defaults.egress") or ()) or None,
         egress_network=config.get("docker.egress_network") or "mc-egress",
+        egress_ca=tuple(config.get("docker.egress_ca_certs") or ()),
     )
 
 

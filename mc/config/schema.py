@@ -63,6 +63,8 @@ KEYS: dict[str, Key] = {
         Key("docker.network", str, "mc-network", "network every session joins (created if missing)"),
         Key("docker.egress_network", str, "mc-egress", "network egress proxies go out by (created if missing, "
             "with no traffic between its members)"),
+        Key("docker.egress_ca_certs", list, [], "CA certificates egress proxies trust for the servers they reach "
+            "(besides the system's and docker.extra_ca_certs)"),
         Key("docker.socket", str, "", "Docker socket path; empty: DOCKER_HOST / docker context"),
         Key("docker.extra_ca_certs", list, [], "CA certificates (files or dirs) added to driver builds"),
         Key("remote.default", str, "", "remote used when -r is not given; empty: local mode"),

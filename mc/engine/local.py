@@ -298,7 +298,7 @@ class LocalBackend:
             spec, driver, self.catalog.image(driver), settings, self.scope,
             session_id=secrets.token_hex(4), created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             version=__version__, project=project, mount=mount, default_volumes=defaults,
-            persist_root=settings.data_root or _data_dir(), once=once, mcps=mcps,
+            persist_root=settings.data_root or _data_dir(), once=once, mcps=mcps, salt=secrets.token_bytes(16),
         )
         check_networks(self.docker, plan.extra_networks)
         if warn is not None:

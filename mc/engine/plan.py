@@ -89,6 +89,17 @@ BRIDGE_PORT = 8000
 
 
 @dataclass(frozen=True)
+class KeySwap:
+    """An API key kept out of a session: the session has ``placeholder``; its egress proxy puts
+    ``value`` in its place in HTTPS requests to ``domains``, and nowhere else."""
+
+    name: str
+    placeholder: str
+    value: str
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EgressProxy:
     """The egress proxy of a session with a policy: on the session's internal network and on mc's
     egress network, the session's only way out; the session's published ports are published here
@@ -98,6 +109,12 @@ class EgressProxy:
     policy: EgressPolicy
     network: str  # mc's egress network, which the proxy goes out by (made when missing)
     ports: tuple[int, ...]
+    keys: tuple[KeySwap, ...] = ()  # held here, never in the session
+    upstream_ca: tuple[str, ...] = ()  # CA certificate files it trusts for the servers it reaches (and the system's)
+
+    def keys_json(self) -> bytes:
+        return json.dumps([{"placeholder": k.placeholder, "value": k.value, "domains": list(k.domains)}
+                           for k in self.keys]).encode()
 
     @property
     def address(self) -> str:
@@ -256,11 +273,13 @@ def plan_session(
     persist_root: Path | None = None,
     once: str = "",
     mcps: tuple[McpServer, ...] = (),
+    salt: bytes = b"",
 ) -> SessionPlan:
     """Decide everything about a new session. ``mount`` is the caller's directory, already made
     absolute and checked to exist; ``default_volumes`` the configured ones, parsed. ``once``: the
     session exists to run this one shell command, and ends (and is removed) with it. ``mcps``: the
-    MCP servers to attach, looked up in the caller's store."""
+    MCP servers to attach, looked up in the caller's store. ``salt``: random bytes that make the
+    placeholders of API keys kept out of the session unguessable."""
     manifest = driver.manifest
     checks.check_name(spec.name)
     if not settings.host_access:
@@ -306,7 +325,9 @@ def plan_session(
     egress = None
     ports = sorted({*ports, *((22,) if spec.ssh else ())})
     if policy is not None:
-        egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports))
+        keys = _keep_keys_out(private, salt or session_id.encode())
+        egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports), keys,
+                             settings.egress_ca)
         ports = []
         env.update(_proxy_env(egress, sidecars))
         warnings += [f"--network {n}: the session reaches it directly, around its egress policy"
@@ -375,14 +396,40 @@ def _egress(spec: SessionSpec, driver: Driver, settings: EngineSettings, mcps: t
     return policy, warnings
 
 
+def _keep_keys_out(private: dict[str, str], salt: bytes) -> tuple[KeySwap, ...]:
+    """Replace the session's provider API keys by placeholders of the same form (the provider's
+    prefix, then random characters); the real ones go to its egress proxy."""
+    import hmac
+
+    from mc.config.envmap import KEY_DOMAINS
+
+    swaps = []
+    for name, domains in KEY_DOMAINS.items():
+        value = private.get(name, "")
+        if not value:
+            continue
+        cut = max(value.rfind("-", 0, 16), value.rfind("_", 0, 16)) + 1
+        digest = hmac.new(salt, name.encode(), hashlib.sha256).hexdigest()
+        placeholder = value[:cut] + (digest * 2)[:max(len(value) - cut, 24)]
+        private[name] = placeholder
+        swaps.append(KeySwap(name, placeholder, value, domains))
+    return tuple(swaps)
+
+
 def _proxy_env(proxy: EgressProxy, sidecars: tuple[McpSidecar, ...]) -> dict[str, str]:
     """How every tool in the session finds its proxy. Node's fetch reads the variables only when
     told to; ssh goes through it by mc-init's ProxyCommand (MC_EGRESS_PROXY)."""
     url = f"http://{proxy.address}"
     neighbours = [name for c in sidecars for name in (c.container, c.bridge) if name]
     direct = ",".join(["localhost", "127.0.0.1", *neighbours])
-    return {"HTTP_PROXY": url, "HTTPS_PROXY": url, "http_proxy": url, "https_proxy": url,
-            "NO_PROXY": direct, "no_proxy": direct, "NODE_USE_ENV_PROXY": "1", "MC_EGRESS_PROXY": proxy.address}
+    env = {"HTTP_PROXY": url, "HTTPS_PROXY": url, "http_proxy": url, "https_proxy": url,
+           "NO_PROXY": direct, "no_proxy": direct, "NODE_USE_ENV_PROXY": "1", "MC_EGRESS_PROXY": proxy.address}
+    if proxy.keys:  # the proxy answers the keys' APIs with certificates of its own CA: trust it
+        env["MC_EGRESS_CA"] = "1"
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+                     "PIP_CERT"):
+            env[name] = contract.CA_BUNDLE
+    return env
 
 
 def _default_model(value: str, driver: Driver, private: dict[str, str]) -> str:

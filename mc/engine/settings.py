@@ -45,4 +45,5 @@ class EngineSettings:
     # egress unless the caller names domains), ("*",) for any public name through the proxy, or names
     egress_widen: bool = True  # a caller may allow names beyond ``egress`` (never through mcd unless its operator says)
     egress_network: str = "mc-egress"  # egress proxies go out by it (made, with no traffic between its members)
+    egress_ca: tuple[str, ...] = ()  # CA certificate files egress proxies trust upstream, besides the system's
     instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

@@ -32,6 +32,7 @@ fi
 exec "$@"
 """
 PULL_TIMEOUT = 600.0
+PROXY_DIR = "/run/mc-egress"  # the egress proxy's files: keys.json, upstream-ca.pem
 
 
 def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
@@ -152,17 +153,38 @@ def _start_proxy(docker: Docker, plan: SessionPlan, proxy: EgressProxy, image: s
     there at once: the session's init waits until it answers) with its policy (names, not secrets)
     in its environment, then joined to mc's egress network, its way out and where the session's
     ports are published; it forwards them to the session."""
-    argv = ["run", "-d", "--name", proxy.container, "--hostname", proxy.container, *plan.sidecar_args(),
+    files = _proxy_files(proxy)
+    argv = ["--name", proxy.container, "--hostname", proxy.container, *plan.sidecar_args(),
             "--sysctl", "net.ipv4.ip_unprivileged_port_start=0", "-e", f"MC_EGRESS_SESSION={plan.container}",
             "-e", f"MC_EGRESS_POLICY={proxy.policy.to_json().decode()}"]
     for port in proxy.ports:
         argv += ["-p", f"127.0.0.1::{port}"]
     argv += ["--pull=never", image, *(str(port) for port in proxy.ports)]
     try:
-        docker.run(*argv, timeout=60)
+        if files:  # the keys it holds: a file copied in before the start, read and removed by it
+            docker.run("create", *argv, timeout=60)
+            docker.run("cp", "-", f"{proxy.container}:/", input=dir_tar(PROXY_DIR, files, 0o777, 0o644))
+            docker.run("start", proxy.container)
+        else:
+            docker.run("run", "-d", *argv, timeout=60)
         docker.run("network", "connect", proxy.network, proxy.container)
     except DockerError as exc:
         raise McError(f"egress proxy: {first_line(exc.stderr) or exc}") from None
+
+
+def _proxy_files(proxy: EgressProxy) -> dict[str, bytes]:
+    """What the proxy is given in a file: the keys it holds, the CAs it trusts upstream."""
+    from pathlib import Path
+
+    files: dict[str, bytes] = {}
+    if proxy.keys:
+        files["keys.json"] = proxy.keys_json()
+    if proxy.upstream_ca:
+        try:
+            files["upstream-ca.pem"] = b"\n".join(Path(p).read_bytes() for p in proxy.upstream_ca)
+        except OSError as exc:
+            raise McError(f"egress proxy: CA certificate {exc.filename}: {exc.strerror}") from None
+    return files
 
 
 def _program(docker: Docker, car: McpSidecar) -> list[str]:

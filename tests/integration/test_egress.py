@@ -19,7 +19,8 @@ from tests.conftest import build_test_image, docker
 pytestmark = pytest.mark.engine
 GITSERVER = Path(__file__).resolve().parent.parent / "gitserver"
 TOKEN = "egress-token-5d1e"
-NAMES = ("allowed.test", "shared.test", "allowed.test.evil.test", "blocked.test")
+NAMES = ("allowed.test", "shared.test", "allowed.test.evil.test", "blocked.test", "api.anthropic.com")
+SENTINEL = "sk-ant-api03-SENTINEL0123456789abcdefSENTINEL"
 REPO = "/srv/git/private.git"
 
 
@@ -42,7 +43,8 @@ def _tls(tmp: Path) -> Path:
 
 @pytest.fixture
 def internet(engine, tmp_path):
-    """The stand-in internet; yields its network, the server's address and names, the CA, a key."""
+    """The stand-in internet (also answering as api.anthropic.com, on this network only); yields its
+    network, the server's address, the CA, an ssh key."""
     key = tmp_path / "deploy_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mc-test", "-f", str(key)], check=True)
     tls = _tls(tmp_path)
@@ -219,3 +221,60 @@ def test_every_driver_goes_out_only_through_its_proxy(egress_mc, internet, drive
     if driver == "aider":  # python's urllib reads the proxy variables: 200 from the stand-in
         assert got["python"][0] == 0 and "200" in got["python"][2], got["python"]
     assert docker("ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").split() == []
+
+
+def test_api_keys_never_enter_the_session(egress_mc, internet):
+    """The configured key stays in the proxy: the session holds a placeholder of the same form, the
+    key's own API receives the key, any other host the placeholder."""
+    mc = egress_mc
+    mc.ok("config", "set", "services.anthropic.api_key", SENTINEL)
+    mc.ok("config", "set", "docker.egress_ca_certs", str(internet["ca"]))
+    ca = "/etc/standin-ca.pem"
+    s = json.loads(mc.ok("session", "create", "--driver", "base", "--allow-domain", "allowed.test",
+                         "--allow-domain", "api.anthropic.com", "-v", f"{internet['ca']}:{ca}:ro",
+                         "--no-connect", "-o", "json"))
+    header = '"http.extraHeader=x-api-key: $ANTHROPIC_API_KEY"'
+    script = "; ".join([
+        "echo \"KEY=$ANTHROPIC_API_KEY\"",
+        f"git -c {header} ls-remote https://api.anthropic.com{REPO} >/dev/null 2>&1; echo api=$?",
+        f"GIT_SSL_CAINFO={ca} git -c {header} ls-remote https://allowed.test{REPO} >/dev/null 2>&1; echo other=$?",
+        f"grep -rls '{SENTINEL}' /run/mc /proc/[0-9]*/environ /etc /home /tmp 2>/dev/null; echo searched",
+    ])
+    out = mc.ok("session", "exec", s["id"], "--", "bash", "-c", script)
+    placeholder = next(line[4:] for line in out.splitlines() if line.startswith("KEY="))
+    assert placeholder.startswith("sk-ant-api03-") and placeholder != SENTINEL and SENTINEL not in out, out
+    assert "api=128" in out and "other=128" in out, out  # both reached the stand-in (which wants a login)
+    keys = docker("exec", internet["name"], "cat", "/var/log/apache2/keys.log")
+    assert f"api.anthropic.com key={SENTINEL}" in keys, keys
+    assert f"allowed.test key={placeholder}" in keys and keys.count(SENTINEL) == keys.count("api.anthropic.com"), keys
+    for container in (s["container"], f"{s['container']}-egress"):
+        assert SENTINEL not in docker("inspect", container)
+    assert SENTINEL not in mc.ok("session", "logs", s["id"]) + mc.ok("session", "logs", s["id"], "--egress")
+    assert SENTINEL not in docker("logs", f"{s['container']}-egress", stderr=True)
+    assert SENTINEL not in docker("exec", f"{s['container']}-egress", "ls", "-la", "/run/mc-egress")
+    mc.ok("session", "close", s["id"])
+
+
+# Each tool's own first call to its model API, with the placeholder it has (the stand-in answers
+# 401, so the tool gives up; what counts is that the call arrived, through the proxy, with the key)
+TOOL_CALLS = {
+    "claude-code": "timeout 90 claude -p hello",
+    "goose": "timeout 90 goose run -t hello",
+    "opencode": "timeout 90 opencode run hello",
+    "aider": "timeout 120 aider --message hello --yes-always --no-git --no-check-update --no-show-release-notes "
+             "--no-show-model-warnings </dev/null",
+}
+
+
+@pytest.mark.parametrize("driver", list(TOOL_CALLS))
+def test_each_tools_own_api_call_carries_the_key_only_past_the_proxy(egress_mc, internet, driver):
+    mc = egress_mc
+    mc.ok("config", "set", "services.anthropic.api_key", SENTINEL)
+    mc.ok("config", "set", "docker.egress_ca_certs", str(internet["ca"]))
+    model = [] if driver == "claude-code" else ["--model", "anthropic/claude-sonnet-4-5"]
+    proc = mc.run("session", "create", "--driver", driver, "--egress-exact", "--allow-domain", "api.anthropic.com",
+                  *model, "--no-connect", "--rm", "--run", f"{TOOL_CALLS[driver]}; env | grep -c {SENTINEL}",
+                  timeout=1800)
+    keys = docker("exec", internet["name"], "cat", "/var/log/apache2/keys.log", check=False)
+    assert f"api.anthropic.com key={SENTINEL}" in keys, (keys, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert proc.stdout.splitlines()[-1] == "0" and SENTINEL not in proc.stdout + proc.stderr  # not in its env

@@ -8,8 +8,14 @@ an address that is not public (the host, other containers, the cloud's metadata 
 on the address the name resolves to, which is then the one connected to.
 
 A refusal answers 403 with a message that names the host and how to allow it, and is written to
-stdout as one line: ``mc-egress-denied {json}`` (``mc session logs ID --egress`` reads them). TLS is
-passed through untouched.
+stdout as one line: ``mc-egress-denied {json}`` (``mc session logs ID --egress`` reads them).
+
+API keys (``/run/mc-egress/keys.json``, read and removed at start: placeholder, value, domains) stay
+here: the session has only the placeholders. TLS to a key's domains is intercepted with this
+proxy's own CA (made when it starts, so one per session; the session fetches its certificate from
+http://mitm.it), and the placeholder is replaced by the key in the request's headers and URL, in
+HTTPS requests to those domains only. Every other TLS connection passes through untouched, so
+anywhere else a request carries the placeholder, never the key.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from mitmproxy import http, tls
 from mitmproxy.proxy import layer, layers, server_hooks
 
 POLICY = Path("/run/mc-egress/policy.json")
+KEYS = Path("/run/mc-egress/keys.json")
 MARK = "mc-egress-denied"
 
 
@@ -61,9 +68,21 @@ def refusal(host: str, is_open: bool, domains: tuple[str, ...]) -> str:
     return f"{name} is not allowed in this session"
 
 
+def load_keys(path: Path = KEYS) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The keys this proxy holds, from a file read once and removed."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    path.unlink()
+    return [(k["placeholder"], k["value"], tuple(d.lower() for d in k["domains"])) for k in data]
+
+
 class Egress:
     def __init__(self) -> None:
         self.open, self.domains = load_policy()
+        self.keys = load_keys()
+        self.intercepted = {d for _, _, domains in self.keys for d in domains}
 
     def _deny(self, flow: http.HTTPFlow, reason: str) -> None:
         host = flow.request.host
@@ -84,6 +103,19 @@ class Egress:
             reason = refusal(flow.request.host, self.open, self.domains)
             if reason:
                 self._deny(flow, reason)
+                return
+        host = flow.request.pretty_host.lower().rstrip(".")
+        if flow.request.scheme != "https":
+            return  # never a key in clear text
+        for placeholder, value, domains in self.keys:
+            if host not in domains:
+                continue
+            for name in list(flow.request.headers.keys()):
+                values = flow.request.headers.get_all(name)
+                if any(placeholder in v for v in values):
+                    flow.request.headers.set_all(name, [v.replace(placeholder, value) for v in values])
+            if placeholder in flow.request.path:
+                flow.request.path = flow.request.path.replace(placeholder, value)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """A tunnel to another port than the web's (ssh, say) is passed through as it is, also when
@@ -93,7 +125,10 @@ class Egress:
             nextlayer.layer = layers.TCPLayer(nextlayer.context, ignore=True)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
-        data.ignore_connection = True  # the session's TLS goes through untouched
+        """Intercept only the APIs of the keys held here; the rest goes through untouched."""
+        sni = (data.client_hello.sni or "").lower().rstrip(".")
+        if sni not in self.intercepted:
+            data.ignore_connection = True
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Open policy: connect to the address the name resolves to, and only when it is public."""

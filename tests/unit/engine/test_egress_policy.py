@@ -152,7 +152,8 @@ def test_the_proxy_matches_names_as_the_engine_does():
     source = (Path(contract.__file__).parents[1] / "drivers/_images/egress-proxy/mc_egress.py").read_text()
     start, end = source.index("def _address"), source.index("class Egress")
     namespace: dict = {}
-    exec("import ipaddress\n" + source[start:end], namespace)  # our own file
+    prelude = "import ipaddress, json\nfrom pathlib import Path\nKEYS = Path('/nonexistent')\n"
+    exec(prelude + source[start:end], namespace)  # our own file
     refusal = namespace["refusal"]
     domains = ("github.com", "*.example.com")
     for host, allowed in [("github.com", True), ("api.github.com", False), ("a.example.com", True),
@@ -163,3 +164,31 @@ def test_the_proxy_matches_names_as_the_engine_does():
     assert refusal("93.184.215.14", True, ()) == ""  # open: a public address
     assert refusal("10.0.0.1", True, ()) and refusal("127.0.0.1", True, ()) and refusal("169.254.169.254", True, ())
     assert sys.version_info >= (3, 11)
+
+
+def test_api_keys_stay_out_of_a_session_with_a_policy():
+    key = "sk-ant-api03-" + "S" * 40
+    settings = EngineSettings(service_env={"ANTHROPIC_API_KEY": key, "LANGFUSE_URL": "https://lf.example.com"},
+                              egress_ca=("/etc/corp-ca.pem",))
+    spec = SessionSpec(driver="t", allow_domains=["github.com"], env={"OPENAI_API_KEY": "sk-proj-" + "O" * 30})
+    p = plan_session(spec, driver(), "img", settings, Scope.local("me"), session_id="0123abcd", created="t",
+                     version="1", salt=b"s" * 16)
+    assert p.egress is not None and p.egress.upstream_ca == ("/etc/corp-ca.pem",)
+    swaps = {k.name: k for k in p.egress.keys}
+    assert set(swaps) == {"ANTHROPIC_API_KEY", "OPENAI_API_KEY"}
+    anthropic = swaps["ANTHROPIC_API_KEY"]
+    assert anthropic.value == key and anthropic.domains == ("api.anthropic.com",)
+    assert anthropic.placeholder.startswith("sk-ant-api03-") and len(anthropic.placeholder) == len(key)
+    assert swaps["OPENAI_API_KEY"].placeholder.startswith("sk-proj-")
+    secrets = p.secret_files[contract.ENV_FILE]
+    assert key.encode() not in secrets and anthropic.placeholder.encode() in secrets
+    assert b"https://lf.example.com" in secrets  # not a provider's key: as before
+    assert key not in " ".join(p.create_args()) and p.env["SSL_CERT_FILE"] == contract.CA_BUNDLE
+    assert p.env["MC_EGRESS_CA"] == "1" and json.loads(p.egress.keys_json())[0]["value"] == key
+    other = plan_session(spec, driver(), "img", settings, Scope.local("me"), session_id="0123abcd", created="t",
+                         version="1", salt=b"t" * 16)
+    assert other.egress is not None and other.egress.keys[0].placeholder != anthropic.placeholder
+    # without a policy the key is the session's, as before
+    plain = plan_session(SessionSpec(driver="t"), driver(), "img", settings, Scope.local("me"), session_id="x",
+                         created="t", version="1")
+    assert key.encode() in plain.secret_files[contract.ENV_FILE] and "MC_EGRESS_CA" not in plain.env
