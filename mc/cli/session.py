@@ -184,7 +184,8 @@ def create(
         with defaults.egress, the session's only way out is a proxy that lets through these names,
         defaults.egress, what its driver needs and its MCP servers' hosts, and nothing else.
     egress_exact
-        Only the --allow-domain names (none: no egress at all).
+        Only the --allow-domain names and the MCP servers' hosts, not defaults.egress or what the
+        driver needs (none: no egress at all).
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """

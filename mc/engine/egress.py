@@ -64,8 +64,8 @@ def decide(allow: list[str], exact: bool, default: tuple[str, ...] | None, widen
 
     ``default``: the configured list (None: no policy unless the caller gives names; ``("*",)``:
     every session through the proxy, any public name). ``widen``: whether a caller may allow names
-    beyond ``default``. Unless ``exact``, the driver's own needs (its model API, its registry) and
-    the hosts of the session's MCP servers are added; where the operator does not let callers widen,
+    beyond ``default``. The hosts of the session's MCP servers are added, and unless ``exact`` the
+    driver's own needs (its model API, its registry); where the operator does not let callers widen,
     those outside the list are left out with a warning, and a name the caller gives is an error."""
     if len(allow) > MAX_DOMAINS:
         raise InvalidArgument(f"--allow-domain: at most {MAX_DOMAINS} names")
@@ -84,7 +84,7 @@ def decide(allow: list[str], exact: bool, default: tuple[str, ...] | None, widen
     for domain in [*(() if exact else base), *asked]:
         if not covers(tuple(names), domain):
             names.append(domain)
-    for domain in () if exact else (*driver_domains, *mcp_hosts):
+    for domain in (*(() if exact else driver_domains), *mcp_hosts):  # its MCP servers are part of its world
         if covers(tuple(names), domain):
             continue
         if not widen and default is not None and not covers(base, domain):

@@ -300,7 +300,7 @@ class LocalBackend:
             version=__version__, project=project, mount=mount, default_volumes=defaults,
             persist_root=settings.data_root or _data_dir(), once=once, mcps=mcps, salt=secrets.token_bytes(16),
         )
-        check_networks(self.docker, plan.extra_networks)
+        check_networks(self.docker, (*plan.extra_networks, *(plan.egress.networks if plan.egress else ())))
         if warn is not None:
             for warning in (*notes, *plan.warnings):
                 warn(warning)

@@ -110,6 +110,7 @@ class EgressProxy:
     network: str  # mc's egress network, which the proxy goes out by (made when missing)
     ports: tuple[int, ...]
     keys: tuple[KeySwap, ...] = ()  # held here, never in the session
+    networks: tuple[str, ...] = ()  # the caller's extra networks: joined by the proxy, never by the session
     upstream_ca: tuple[str, ...] = ()  # CA certificate files it trusts for the servers it reaches (and the system's)
 
     def keys_json(self) -> bytes:
@@ -326,12 +327,12 @@ def plan_session(
     ports = sorted({*ports, *((22,) if spec.ssh else ())})
     if policy is not None:
         keys = _keep_keys_out(private, salt or session_id.encode())
-        egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports), keys,
-                             settings.egress_ca)
-        ports = []
+        # a network that routes out would be a way around the proxy: the proxy joins the extra
+        # networks instead, and the session reaches their hosts through it, under its policy
+        egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports), keys=keys,
+                             upstream_ca=settings.egress_ca, networks=extra_networks)
+        ports, extra_networks = [], ()
         env.update(_proxy_env(egress, sidecars))
-        warnings += [f"--network {n}: the session reaches it directly, around its egress policy"
-                     for n in extra_networks]
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:

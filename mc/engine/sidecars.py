@@ -167,7 +167,8 @@ def _start_proxy(docker: Docker, plan: SessionPlan, proxy: EgressProxy, image: s
             docker.run("start", proxy.container)
         else:
             docker.run("run", "-d", *argv, timeout=60)
-        docker.run("network", "connect", proxy.network, proxy.container)
+        for network in dict.fromkeys((proxy.network, *proxy.networks)):
+            docker.run("network", "connect", network, proxy.container)
     except DockerError as exc:
         raise McError(f"egress proxy: {first_line(exc.stderr) or exc}") from None
 

@@ -262,3 +262,21 @@ def test_closing_several_sessions_removes_all_their_servers_and_volumes(docker_m
     for sid in ids:
         assert _sidecars(sid) == []
         assert docker("volume", "ls", "-q", "--filter", f"label=mc.sidecar-of={sid}").split() == []
+
+
+@pytest.mark.parametrize("driver", ["claude-code", "opencode"])
+def test_mcp_servers_stay_reachable_under_an_egress_policy(docker_mc, mcp_server, driver):
+    """With a policy the server's host is allowed by itself, and its network (--network) is the
+    proxy's: the tool reaches the server through the proxy."""
+    mc = docker_mc
+    net, url = mcp_server
+    mc.ok("mcp", "add", "tools", url, "--header", f"Authorization=Bearer {TOKEN}")
+    command, expected = MCP_READBACK[driver]
+    host = url.split("/")[2].split(":")[0]
+    probe = f"(echo > /dev/tcp/{host}/8000) 2>/dev/null && echo direct-open || echo direct-closed"
+    proc = mc.run("session", "create", "--driver", driver, "--mcp", "tools", "--network", net, "--egress-exact",
+                  "--no-connect", "--rm", "--run", f"{command}; {probe}", timeout=1800)
+    assert proc.returncode == 0 or "direct-closed" in proc.stdout, proc.stderr[-3000:]
+    for text in expected:
+        assert text in proc.stdout, proc.stdout[-3000:]
+    assert "direct-closed" in proc.stdout  # only through the proxy

@@ -55,9 +55,11 @@ def test_the_callers_names_the_drivers_and_the_mcp_hosts():
 
 
 def test_exact_is_only_the_callers_names():
-    policy, _ = egress.decide([], True, ("conf.example.com",), True, ("api.example.com",), ("mcp.example.net",))
+    policy, _ = egress.decide([], True, ("conf.example.com",), True, ("api.example.com",), ())
     assert policy == egress.EgressPolicy(())
     assert policy.label == "-"
+    policy, _ = egress.decide([], True, None, True, ("api.example.com",), ("mcp.example.net",))
+    assert policy == egress.EgressPolicy(("mcp.example.net",))  # its MCP servers are part of its world
 
 
 def test_a_configured_list_applies_to_every_session():
@@ -107,6 +109,7 @@ def test_a_session_with_a_policy_is_on_an_internal_network_behind_its_proxy():
     assert p.env["HTTPS_PROXY"] == p.env["http_proxy"] == "http://mc-0123abcd-egress:3128"
     assert p.env["NODE_USE_ENV_PROXY"] == "1" and p.env["MC_EGRESS_PROXY"] == "mc-0123abcd-egress:3128"
     assert p.labels[labels.EGRESS] == "github.com,api.example.com,*.registry.example.org"
+    assert p.extra_networks == () and p.egress.networks == ()
     proxy = p.sidecar_args()
     assert proxy[proxy.index("--network") + 1] == "mc-network-internal" and "ALL" in proxy
     assert json.loads(p.egress.policy.to_json()) == {"open": False, "domains": list(p.egress.policy.domains)}
@@ -192,3 +195,9 @@ def test_api_keys_stay_out_of_a_session_with_a_policy():
     plain = plan_session(SessionSpec(driver="t"), driver(), "img", settings, Scope.local("me"), session_id="x",
                          created="t", version="1")
     assert key.encode() in plain.secret_files[contract.ENV_FILE] and "MC_EGRESS_CA" not in plain.env
+
+
+def test_extra_networks_are_the_proxys_under_a_policy():
+    p = plan(SessionSpec(driver="t", allow_domains=["db.team"], networks=["team"]))
+    assert p.extra_networks == () and p.egress is not None and p.egress.networks == ("team",)
+    assert plan(SessionSpec(driver="t", networks=["team"])).extra_networks == ("team",)
