@@ -229,17 +229,22 @@ def build(
         return tag
 
 
+def helper_tag(directory: Path, repository: str, extra_ca: list[Path]) -> str:
+    """``REPOSITORY:HASH`` of one of mc's own images: the directory's content and the CAs."""
+    from mc.drivers.memo import walk
+
+    digest = hashlib.sha256(BUILD_FORMAT.encode() + ca_bundle(extra_ca))
+    for path in sorted(walk(directory)):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    return f"{repository}:{digest.hexdigest()[:12]}"
+
+
 def build_helper(docker: Docker, directory: Path, repository: str, extra_ca: list[Path], *,
                  progress: Callable[[str], None] | None = None, timeout: float = BUILD_TIMEOUT) -> str:
     """An image of mc's own (not a driver: its entrypoint is its own), ``REPOSITORY:HASH`` of the
     directory and the CAs, built once under the same lock as drivers."""
-    from mc.drivers.memo import walk
-
     bundle = ca_bundle(extra_ca)
-    digest = hashlib.sha256(BUILD_FORMAT.encode() + bundle)
-    for path in sorted(walk(directory)):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
-    tag = f"{repository}:{digest.hexdigest()[:12]}"
+    tag = helper_tag(directory, repository, extra_ca)
     with _build_lock(tag):
         if image_exists(docker, tag):
             return tag

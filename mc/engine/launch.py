@@ -25,7 +25,8 @@ CREATE_TIMEOUT = 120.0
 
 
 def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-           bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[], str] = lambda: "") -> None:
+           bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[bool], str] = lambda build: ""
+           ) -> None:
     made_dir = make_dir(plan.persist_dir)
     proxy_started: Callable[[], None] = lambda: None  # noqa: E731
     try:
@@ -55,15 +56,14 @@ def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callabl
 
 
 def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
-                    proxy_image: Callable[[], str]) -> Callable[[], None]:
+                    proxy_image: Callable[[bool], str]) -> Callable[[], None]:
     """The session's egress proxy (in the background: the session's init waits for it) and MCP
     servers in containers, on its network (made here when missing, as mc's egress network is);
     returns what waits for the proxy."""
     if not plan.sidecars and plan.egress is None:
         return lambda: None
-    ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
-    if plan.egress is not None:
-        ensure_network(docker, plan.egress.network, isolated=True)
+    if plan.sidecars:  # (the proxy makes its networks when it finds them missing, like the session)
+        ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
     return sidecars.start(docker, plan, bridge_image, proxy_image)
 
 
@@ -96,7 +96,8 @@ FAILED_MARK = b"[mc-init] FAILED: "
 
 
 def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-                 bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[], str] = lambda: "") -> Attached:
+                 bridge_image: Callable[[], str] = lambda: "",
+                 proxy_image: Callable[[bool], str] = lambda build: "") -> Attached:
     """A session for one command (``plan.auto_remove``), attached: its output here as it comes,
     its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
     must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is

@@ -243,7 +243,7 @@ class LocalBackend:
             launch(self.docker, plan, gid=self.settings.gid,
                    ensure_image=lambda: self.catalog.build(driver, progress=progress),
                    bridge_image=lambda: self._helper_image("mcp-bridge", progress),
-                   proxy_image=lambda: self._helper_image("egress-proxy", progress))
+                   proxy_image=lambda build: self._helper_image("egress-proxy", progress, build))
         row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
                **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
         session = session_from_row(row)
@@ -265,7 +265,7 @@ class LocalBackend:
             result = run_attached(self.docker, plan, gid=self.settings.gid,
                                   ensure_image=lambda: self.catalog.build(driver, progress=progress),
                                   bridge_image=lambda: self._helper_image("mcp-bridge", progress),
-                                  proxy_image=lambda: self._helper_image("egress-proxy", progress))
+                                  proxy_image=lambda build: self._helper_image("egress-proxy", progress, build))
         if result.marked:
             raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
         return ExecResult(result.code)
@@ -306,13 +306,16 @@ class LocalBackend:
                 warn(warning)
         return plan, driver
 
-    def _helper_image(self, name: str, progress: Progress | None) -> str:
-        """One of mc's own images (drivers/_images/NAME, tagged mc-NAME:HASH), built on first use."""
-        from mc.drivers.build import build_helper
+    def _helper_image(self, name: str, progress: Progress | None, build: bool = True) -> str:
+        """One of mc's own images (drivers/_images/NAME, tagged mc-NAME:HASH), built on first use;
+        without ``build`` only its tag (whoever runs it builds it when docker says it is missing)."""
+        from mc.drivers.build import build_helper, helper_tag
         from mc.drivers.registry import builtin_dir
 
-        return build_helper(self.docker, builtin_dir() / "_images" / name, f"mc-{name}",
-                            self.catalog.extra_ca_paths(), progress=progress)
+        directory, repository = builtin_dir() / "_images" / name, f"mc-{name}"
+        if not build:
+            return helper_tag(directory, repository, self.catalog.extra_ca_paths())
+        return build_helper(self.docker, directory, repository, self.catalog.extra_ca_paths(), progress=progress)
 
     def _mcps(self, spec: SessionSpec, driver: Driver) -> tuple[tuple[McpServer, ...], builtins.list[str]]:
         """The definitions of the session's MCP servers: every ``--mcp`` must exist; a default that

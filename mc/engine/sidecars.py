@@ -15,9 +15,10 @@ import shlex
 from collections.abc import Callable, Iterable
 
 from mc.docker import Docker, DockerError
-from mc.docker.errors import ImageMissing, first_line
+from mc.docker.errors import ImageMissing, NetworkMissing, first_line
 from mc.engine import labels
 from mc.engine.environment import dir_tar
+from mc.engine.networks import ensure_network
 from mc.engine.plan import EgressProxy, McpSidecar, SessionPlan
 from mc.errors import InvalidArgument, McError
 
@@ -36,13 +37,13 @@ PROXY_DIR = "/run/mc-egress"  # the egress proxy's files: keys.json, upstream-ca
 
 
 def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
-          proxy_image: Callable[[], str] = lambda: "") -> Callable[[], None]:
+          proxy_image: Callable[[bool], str] = lambda build: "") -> Callable[[], None]:
     """Start the egress proxy (in the background) and every MCP server of the plan; returns what
     waits for the proxy (raising its failure). On any failure what was started is removed."""
     wait: Callable[[], None] = lambda: None  # noqa: E731
     proxy = plan.egress
     if proxy is not None:
-        wait = _background(lambda: _start_proxy(docker, plan, proxy, proxy_image()))
+        wait = _background(lambda: _start_proxy(docker, plan, proxy, proxy_image))
     try:
         for car in plan.sidecars:
             _start(docker, plan, car, bridge_image)
@@ -148,27 +149,46 @@ def _start(docker: Docker, plan: SessionPlan, car: McpSidecar, bridge_image: Cal
         raise McError(f"MCP server {car.name}: {first_line(exc.stderr) or exc}") from None
 
 
-def _start_proxy(docker: Docker, plan: SessionPlan, proxy: EgressProxy, image: str) -> None:
+def _start_proxy(docker: Docker, plan: SessionPlan, proxy: EgressProxy, image_of: Callable[[bool], str]) -> None:
     """The session's egress proxy: run on the session's internal network (so its name resolves
     there at once: the session's init waits until it answers) with its policy (names, not secrets)
     in its environment, then joined to mc's egress network, its way out and where the session's
-    ports are published; it forwards them to the session."""
+    ports are published; it forwards them to the session. ``image_of(build)``: its image's tag
+    (built first with ``build``: asked when docker has no such image)."""
     files = _proxy_files(proxy)
     argv = ["--name", proxy.container, "--hostname", proxy.container, *plan.sidecar_args(),
             "--sysctl", "net.ipv4.ip_unprivileged_port_start=0", "-e", f"MC_EGRESS_SESSION={plan.container}",
             "-e", f"MC_EGRESS_POLICY={proxy.policy.to_json().decode()}"]
     for port in proxy.ports:
         argv += ["-p", f"127.0.0.1::{port}"]
-    argv += ["--pull=never", image, *(str(port) for port in proxy.ports)]
+    command = [str(port) for port in proxy.ports]
+    image = image_of(False)
     try:
-        if files:  # the keys it holds: a file copied in before the start, read and removed by it
-            docker.run("create", *argv, timeout=60)
-            docker.run("cp", "-", f"{proxy.container}:/", input=dir_tar(PROXY_DIR, files, 0o777, 0o644))
-            docker.run("start", proxy.container)
-        else:
-            docker.run("run", "-d", *argv, timeout=60)
+        for attempt in range(3):  # its image and networks are made when missing (no call when they exist)
+            try:
+                if files:  # the keys it holds: a file copied in before the start, read and removed by it
+                    docker.run("create", *argv, "--pull=never", image, *command, timeout=60)
+                    docker.run("cp", "-", f"{proxy.container}:/", input=dir_tar(PROXY_DIR, files, 0o777, 0o644))
+                    docker.run("start", proxy.container)
+                else:
+                    docker.run("run", "-d", *argv, "--pull=never", image, *command, timeout=60)
+                break
+            except DockerError as exc:
+                docker.run("rm", "-f", proxy.container, check=False)
+                if attempt < 2 and exc.is_a(ImageMissing):
+                    image = image_of(True)
+                elif attempt < 2 and exc.is_a(NetworkMissing):
+                    ensure_network(docker, plan.network, plan.network_owner, internal=True)
+                else:
+                    raise
         for network in dict.fromkeys((proxy.network, *proxy.networks)):
-            docker.run("network", "connect", network, proxy.container)
+            try:
+                docker.run("network", "connect", network, proxy.container)
+            except DockerError as exc:
+                if network != proxy.network or not exc.is_a(NetworkMissing):
+                    raise
+                ensure_network(docker, network, isolated=True)
+                docker.run("network", "connect", network, proxy.container)
     except DockerError as exc:
         raise McError(f"egress proxy: {first_line(exc.stderr) or exc}") from None
 
