@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from mc.config.store import expand
+from mc.engine.logfwd import Fluentd
 from mc.errors import InvalidArgument
 
 KNOWN: dict[str, set[str]] = {
@@ -106,6 +107,7 @@ class ServiceConfig:
     egress_widen: bool = True
     egress_network: str = "mc-egress"
     egress_ca: list[str] = field(default_factory=list)
+    fluentd: Fluentd | None = None  # logging.providers: the collector sessions' output also goes to
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
@@ -237,8 +239,7 @@ def load(path: str | None) -> ServiceConfig:
         source=where,
     )
     _egress(cfg, sessions.get("egress"), r)
-    if logging.get("providers"):
-        cfg.unsupported.append("logging.providers (log forwarding is not implemented yet; logs stay in docker)")
+    _providers(cfg, logging.get("providers"), r)
     _check_limits(cfg, r)
     drivers = data.get("drivers") or []
     if not isinstance(drivers, list):
@@ -265,6 +266,42 @@ def load(path: str | None) -> ServiceConfig:
     if cfg.db_path == "" and cfg.db_url == "":
         cfg.db_path = str(Path(cfg.state_dir) / "mcd.db")
     return cfg
+
+
+PROVIDER_KEYS = {"fluentd": {"type", "url", "tag"}, "langfuse": {"type", "url", "public_key", "secret_key"}}
+
+
+def _providers(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
+    """logging.providers: [{type: fluentd, url, tag}, {type: langfuse, url, public_key, secret_key}]."""
+    from mc.engine.logfwd import check_fluentd
+
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise r.fail("logging.providers", "a list of {type: fluentd|langfuse, ...}")
+    for i, item in enumerate(value):
+        where = f"logging.providers[{i}]"
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind not in PROVIDER_KEYS:
+            raise r.fail(f"{where}.type", "fluentd or langfuse")
+        unknown = sorted(set(item) - PROVIDER_KEYS[kind])
+        if unknown:
+            raise r.fail(f"{where}.{unknown[0]}", f"one of {', '.join(sorted(PROVIDER_KEYS[kind]))}")
+        for key in sorted(PROVIDER_KEYS[kind] - {"type", "tag"}):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise r.fail(f"{where}.{key}", "a value")
+        if kind == "fluentd":
+            if cfg.fluentd is not None:
+                raise r.fail(where, "one fluentd provider")
+            try:
+                cfg.fluentd = check_fluentd(item["url"], r.string(item, "tag", where), where)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{r.where}: {exc}") from None
+        else:
+            url = item["url"].strip()
+            if not url.startswith(("https://", "http://")) or " " in url:
+                raise r.fail(f"{where}.url", "an http(s):// URL")
+            cfg.unsupported.append(f"{where} (Langfuse: not forwarded to yet)")
 
 
 def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:

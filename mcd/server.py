@@ -81,7 +81,7 @@ def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
         max_sessions_per_owner=cfg.max_per_user, host_access=False, allowed_networks=tuple(cfg.networks),
         mcp_images=tuple(cfg.mcp_images), egress=cfg.egress, egress_widen=cfg.egress_widen,
         egress_network=cfg.egress_network, egress_ca=tuple(cfg.egress_ca), network_per_owner=True,
-        ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance,
+        ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance, fluentd=cfg.fluentd,
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mc.config.store import Config
     from mc.engine.backend import Backend
+    from mc.engine.logfwd import Fluentd
     from mc.engine.settings import EngineSettings
 
 remote: str | None = None
@@ -66,7 +67,17 @@ def settings_from_config(config: Config) -> EngineSettings:
         egress=tuple(config.get("defaults.egress") or ()) or None,
         egress_network=config.get("docker.egress_network") or "mc-egress",
         egress_ca=tuple(config.get("docker.egress_ca_certs") or ()),
+        fluentd=_fluentd(config),
     )
+
+
+def _fluentd(config: Config) -> Fluentd | None:
+    url = config.get("logging.fluentd.url") or ""
+    if not url:
+        return None
+    from mc.engine.logfwd import check_fluentd
+
+    return check_fluentd(url, config.get("logging.fluentd.tag") or "")
 
 
 def backend() -> Backend:

@@ -298,6 +298,7 @@ def show(session: str, *, output: Annotated[Output, Parameter(alias="-o")] = "ta
     if output == "json":
         render.emit_json(data)
         return
+    data["logs"] = "docker (mc session logs)" + (f" and {found.logs}" if found.logs else "")
     egress = found.egress
     data["egress"] = ("direct (no policy)" if egress is None else "any public name, through its proxy" if "*" in egress
                       else ", ".join(egress) + " (through its proxy)" if egress else "none (no way out)")

@@ -60,6 +60,10 @@ KEYS: dict[str, Key] = {
         Key("services.anthropic.api_key", str, "", "Anthropic API key (ANTHROPIC_API_KEY)"),
         Key("services.openrouter.api_key", str, "", "OpenRouter API key (OPENROUTER_API_KEY)"),
         Key("services.google.api_key", str, "", "Google API key (GOOGLE_API_KEY)"),
+        Key("logging.fluentd.url", str, "", "Fluentd collector every session's output also goes to "
+            "(host:port, tcp://host:port or unix:///path); empty: none"),
+        Key("logging.fluentd.tag", str, "", "its tag: letters, digits, . _ - and {session} {owner} {driver} "
+            "{project} (default mc.{session})"),
         Key("docker.network", str, "mc-network", "network every session joins (created if missing)"),
         Key("docker.egress_network", str, "mc-egress", "network egress proxies go out by (created if missing, "
             "with no traffic between its members)"),

@@ -88,6 +88,7 @@ class Session:
     connect: builtins.list[str] = field(default_factory=builtins.list)
     remove_on_exit: bool = False  # created with --rm --run: removed when its command ends
     mcps: builtins.list[str] = field(default_factory=builtins.list)  # its MCP servers
+    logs: str = ""  # where its output goes besides docker's own log ("fluentd tcp://host:port"), or ""
     egress: builtins.list[str] | None = None  # None: no policy; else the names it may reach (["*"]: any public one)
 
     @property

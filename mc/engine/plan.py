@@ -142,6 +142,7 @@ class SessionPlan:
     pids_limit: int
     cpus: str
     memory: str
+    log_options: tuple[str, ...] = ()  # docker's log driver and its options (a collector), or docker's default
     persist_dir: Path | None = None  # a local directory mounted at /mc-config (made before, removed on failure)
     owner: str = ""
     auto_remove: bool = False  # a session for one command: docker removes it when the command ends
@@ -188,6 +189,7 @@ class SessionPlan:
             args += ["-e", f"{key}={value}"]
         for mount in self.mounts:
             args += mount.argv()
+        args += self.log_options
         for port in self.ports:
             args += ["-p", f"127.0.0.1::{port}"]
         if self.egress is not None:  # no name but the session's own neighbours resolves: fail fast
@@ -367,6 +369,10 @@ def plan_session(
         session_labels[labels.MCPS] = ",".join(s.name for s in mcps)
     if policy is not None:
         session_labels[labels.EGRESS] = policy.label
+    log_options: tuple[str, ...] = ()
+    if settings.fluentd is not None:
+        log_options = tuple(settings.fluentd.options(session_labels))
+        session_labels[labels.LOGS] = f"fluentd {settings.fluentd.address}"
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
     return SessionPlan(
@@ -374,7 +380,8 @@ def plan_session(
         network=network, network_owner=owner if network != settings.network else "",
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
         ports=tuple(ports), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
-        pids_limit=pids, cpus=cpus, memory=memory, persist_dir=persist_dir, owner=owner, auto_remove=bool(once),
+        pids_limit=pids, cpus=cpus, memory=memory, log_options=log_options, persist_dir=persist_dir, owner=owner,
+        auto_remove=bool(once),
         warnings=tuple(warnings), sidecars=sidecars, egress=egress,
     )
 

@@ -22,7 +22,7 @@ LABEL_FIELDS = {
     "id": labels.SESSION, "name": labels.NAME, "driver": labels.DRIVER, "project": labels.PROJECT,
     "mount": labels.MOUNT, "created": labels.CREATED, "owner": labels.OWNER, "user": labels.USER,
     "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE, "mcps": labels.MCPS,
-    "egress": labels.EGRESS,
+    "egress": labels.EGRESS, "logs": labels.LOGS,
 }
 LIST_FORMAT = (
     '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
@@ -71,6 +71,7 @@ def session_from_row(row: dict[str, Any]) -> Session:
         connect=connect if isinstance(connect, list) else [],
         remove_on_exit=row.get("rm") == "1",
         mcps=[n for n in (row.get("mcps") or "").split(",") if n],
+        logs=row.get("logs") or "",
         egress=None if not row.get("egress") else [d for d in row["egress"].split(",") if d and d != "-"],
     )
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mc.engine.logfwd import Fluentd
 
 
 @dataclass(frozen=True)
@@ -46,4 +50,5 @@ class EngineSettings:
     egress_widen: bool = True  # a caller may allow names beyond ``egress`` (never through mcd unless its operator says)
     egress_network: str = "mc-egress"  # egress proxies go out by it (made, with no traffic between its members)
     egress_ca: tuple[str, ...] = ()  # CA certificate files egress proxies trust upstream, besides the system's
+    fluentd: Fluentd | None = None  # a collector every session's output also goes to
     instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

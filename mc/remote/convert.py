@@ -40,7 +40,7 @@ def session_to_pb(s: Session) -> session_pb2.Session:
         id=s.id, name=s.name, driver=s.driver, status=_STATUS.get(s.status, session_pb2.SESSION_STATUS_OTHER),
         project=s.project, created=s.created, owner=s.owner, ssh=s.ssh, container=s.container,
         ports=[session_pb2.Port(container_port=p.container_port, host_ip=p.host_ip, host_port=p.host_port)
-               for p in s.ports], egress=s.egress or [], egress_policy=s.egress is not None,
+               for p in s.ports], egress=s.egress or [], egress_policy=s.egress is not None, logs=s.logs,
     )
     if s.exit_code is not None:
         msg.exit_code = s.exit_code
@@ -52,7 +52,7 @@ def session_from_pb(m: session_pb2.Session) -> Session:
         id=m.id, name=m.name, driver=m.driver, status=_status_back(m.status), project=m.project,
         created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
         ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
-        owner=m.owner, ssh=m.ssh, egress=list(m.egress) if m.egress_policy else None,
+        owner=m.owner, ssh=m.ssh, egress=list(m.egress) if m.egress_policy else None, logs=m.logs,
     )
 
 

@@ -39,6 +39,12 @@ def test_url_passwords_are_masked_anywhere(value):
     ("sessions: {egress: {allow: [10.0.0.1]}}\n", "sessions.egress.allow: expected domain names"),
     ("sessions: {egress: {allow: any, widen: yes-please}}\n", "sessions.egress.widen"),
     ("sessions: {egress: {alow: any}}\n", "sessions.egress: expected a mapping with allow"),
+    ("logging: {providers: [{type: fluentbit, url: 'f:1'}]}\n", "providers[0].type: expected fluentd or langfuse"),
+    ("logging: {providers: [{type: fluentd}]}\n", "logging.providers[0].url: expected a value"),
+    ("logging: {providers: [{type: fluentd, url: 'nohost'}]}\n", "logging.providers[0].url 'nohost'"),
+    ("logging: {providers: [{type: fluentd, url: 'f:1', tags: x}]}\n", "logging.providers[0].tags"),
+    ("logging: {providers: [{type: langfuse, url: 'https://lf', public_key: pk}]}\n",
+     "logging.providers[0].secret_key: expected a value"),
 ])
 def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, needle):
     from mc.errors import InvalidArgument
@@ -70,7 +76,8 @@ projects:
 """)
     c = load(str(cfg))
     assert c.auth is not None and c.auth.issuer == "https://authentik.example/application/o/mc"
-    assert c.auth.client_id == "mc-service" and c.unsupported and "logging.providers" in c.unsupported[0]
+    assert c.auth.client_id == "mc-service" and not c.unsupported
+    assert c.fluentd is not None and c.fluentd.address == "tcp://fluentd.example.com:24224"
 
 
 def test_the_shipped_example_loads(monkeypatch):
