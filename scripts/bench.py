@@ -253,6 +253,43 @@ class Bench:
                  ratio=floor / ours, note="ratio = throughput")
         self.cleanup()
 
+    def log_forwarding(self) -> None:
+        """1M lines of session output with a Fluentd collector (a forward-protocol receiver here) vs
+        without: how long the command that writes them takes, and `mc session logs` after."""
+        sys.path.insert(0, str(ROOT))
+        from tests.forward_receiver import Receiver
+
+        self.base_image()
+        receiver = Receiver().start()
+        forwarded = {**self.env, "XDG_CONFIG_HOME": str(self.tmp / "config-fluentd")}
+        self.mc("config", "set", "logging.fluentd.url", f"127.0.0.1:{receiver.port}", env=forwarded)
+        write = "seq 1 1000000 >/proc/1/fd/1"
+        sessions = {}
+        for name, env in (("on", forwarded), ("off", self.env)):
+            sessions[name] = json.loads(self.mc("session", "create", "--driver", "base", "--no-connect", "-o", "json",
+                                                env=env).stdout)
+        ours, floor = interleave(lambda: self.mc("session", "exec", sessions["on"]["id"], "--", "bash", "-c", write,
+                                                 env=forwarded),
+                                 lambda: self.mc("session", "exec", sessions["off"]["id"], "--", "bash", "-c", write),
+                                 max(2, self.reps // 4))
+        self.row("writing 1M lines: fluentd provider on vs off", ours, floor, ">= 0.9x", ratio=floor / ours,
+                 note="ratio = speed")
+        devnull = subprocess.DEVNULL
+        ours, floor = interleave(
+            lambda: subprocess.run([*MC, "session", "logs", sessions["on"]["id"]], env=forwarded, stdout=devnull,
+                                   check=True),
+            lambda: subprocess.run([*MC, "session", "logs", sessions["off"]["id"]], env=self.env, stdout=devnull,
+                                   check=True), max(2, self.reps // 4))
+        self.row("mc session logs of those lines: provider on vs off", ours, floor, ">= 0.9x", ratio=floor / ours,
+                 note="ratio = throughput")
+        ours, floor = interleave(
+            lambda: self.mc("session", "create", "--driver", "base", "--no-connect", env=forwarded),
+            lambda: self.mc("session", "create", "--driver", "base", "--no-connect"), self.reps)
+        self.row("session create: fluentd provider on vs off", ours, floor, "<= 1.05x",
+                 note=f"{len(receiver.records)} records received")
+        receiver.stop()
+        self.cleanup()
+
     def parallel_creates(self) -> None:
         remote = self.start_mcd()
         image = self.base_image()
@@ -311,8 +348,8 @@ class Bench:
         self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
 
 
-ALL = ["help", "session_list", "create_and_exec", "one_shot", "egress", "keystrokes", "logs", "parallel_creates",
-       "binaries"]
+ALL = ["help", "session_list", "create_and_exec", "one_shot", "egress", "keystrokes", "logs", "log_forwarding",
+       "parallel_creates", "binaries"]
 
 
 def main() -> None:
