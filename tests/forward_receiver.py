@@ -81,7 +81,10 @@ class Receiver:
             self.records.extend(entries)
         chunk = option[0].get("chunk") if option and isinstance(option[0], dict) else None
         if chunk:
-            conn.sendall(msgpack.packb({"ack": chunk}))
+            try:
+                conn.sendall(msgpack.packb({"ack": chunk}))
+            except OSError:  # stopped meanwhile: the driver sends the chunk again
+                pass
 
 
 def _unpack_all(raw: bytes) -> list[Any]:
