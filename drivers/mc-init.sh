@@ -35,6 +35,15 @@ else
 fi
 
 log() { echo "[mc-init] $*"; }
+# answering HOST:PORT: until it accepts a connection, at most 60 s (false when it never does)
+answering() {
+    local waited=0
+    until (exec 5<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; do
+        waited=$((waited + 1))
+        [ "$waited" -ge 600 ] && return 1
+        sleep 0.1
+    done
+}
 fail() {
     echo "[mc-init] FAILED: $*" >&4
     echo "$*" >"$RUN/failed"
@@ -159,12 +168,7 @@ fi
 # It sits on an internal network: nothing gets out without the proxy. Wait for it (the clone and the
 # tool need it), and send ssh through it too.
 if [ -n "${MC_EGRESS_PROXY:-}" ]; then
-    waited=0
-    until (exec 3<>"/dev/tcp/${MC_EGRESS_PROXY%:*}/${MC_EGRESS_PROXY##*:}") 2>/dev/null; do
-        waited=$((waited + 1))
-        [ "$waited" -ge 600 ] && fail "the session's egress proxy ($MC_EGRESS_PROXY) is not answering"
-        sleep 0.1
-    done
+    answering "$MC_EGRESS_PROXY" || fail "the session's egress proxy ($MC_EGRESS_PROXY) is not answering"
     mkdir -p /etc/ssh/ssh_config.d
     printf 'Host *\n    ProxyCommand /usr/local/bin/mc-proxy-connect %s %%h %%p\n' "$MC_EGRESS_PROXY" \
         >/etc/ssh/ssh_config.d/mc-egress.conf
@@ -269,12 +273,7 @@ fi
 # accepts connections, so the tool finds them up; one that does not within 60 s is a warning.
 if [ -n "${MC_MCP_WAIT:-}" ]; then
     for target in $MC_MCP_WAIT; do
-        host=${target%:*} port=${target##*:} waited=0
-        until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
-            waited=$((waited + 1))
-            if [ "$waited" -ge 600 ]; then log "warning: MCP server at $target is not answering"; break; fi
-            sleep 0.1
-        done
+        answering "$target" || log "warning: MCP server at $target is not answering"
     done
     log "MCP servers up"
 fi

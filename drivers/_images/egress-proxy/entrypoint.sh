@@ -3,7 +3,7 @@
 # also forwards that port of this container to the session (MC_EGRESS_SESSION): a session on an
 # internal network publishes its ports here.
 set -eu
-[ -n "${MC_EGRESS_POLICY:-}" ] || [ -r /run/mc-egress/policy.json ] || { echo "mc-egress: no policy" >&2; exit 1; }
+[ -n "${MC_EGRESS_POLICY:-}" ] || { echo "mc-egress: no policy (MC_EGRESS_POLICY)" >&2; exit 1; }
 for port in "$@"; do
     shift
     set -- "$@" --mode "reverse:tcp://$MC_EGRESS_SESSION:$port@$port"

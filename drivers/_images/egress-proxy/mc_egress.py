@@ -1,6 +1,6 @@
 """mc's egress policy as a mitmproxy addon.
 
-The policy (``MC_EGRESS_POLICY``, or ``/run/mc-egress/policy.json``) is ``{"open": bool, "domains": [...]}``. A domain is a
+The policy (``MC_EGRESS_POLICY``) is ``{"open": bool, "domains": [...]}``. A domain is a
 name (``example.com``: that name only) or a wildcard (``*.example.com``: its subdomains). With a
 list, only those names are let through, by name: an IP address literal is refused, and so is a name
 that is not on the list even when it shares an address with one that is. Open: any name, but never
@@ -31,15 +31,13 @@ from pathlib import Path
 from mitmproxy import http, tls
 from mitmproxy.proxy import layer, layers, server_hooks
 
-POLICY = Path("/run/mc-egress/policy.json")
 KEYS = Path("/run/mc-egress/keys.json")
 MARK = "mc-egress-denied"
 
 
-def load_policy(path: Path = POLICY) -> tuple[bool, tuple[str, ...]]:
-    """The policy from MC_EGRESS_POLICY (names only: no secret), else from the file."""
-    text = os.environ.get("MC_EGRESS_POLICY") or path.read_text()
-    data = json.loads(text)
+def load_policy() -> tuple[bool, tuple[str, ...]]:
+    """The policy from MC_EGRESS_POLICY (names only: no secret)."""
+    data = json.loads(os.environ["MC_EGRESS_POLICY"])
     return bool(data.get("open")), tuple(str(d).lower().rstrip(".") for d in data.get("domains", []))
 
 
