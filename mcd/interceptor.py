@@ -49,12 +49,14 @@ class Call:
 
     target: str = ""
     detail: str = ""
+    event: str = ""  # what the call was, when the method does not say (connect or exec)
+    exit_code: int | None = None  # the exit code of what it ran
 
 
 _call: contextvars.ContextVar[Call] = contextvars.ContextVar("mcd_call")
 
 
-def note(target: str = "", detail: str = "") -> None:
+def note(target: str = "", detail: str = "", *, event: str = "", exit_code: int | None = None) -> None:
     """Name what this call acted on (a session id, a project id), and how it ended, for the audit."""
     call = _call.get(None)
     if call is not None:
@@ -62,6 +64,10 @@ def note(target: str = "", detail: str = "") -> None:
             call.target = target[:200]
         if detail:
             call.detail = detail[:200]
+        if event:
+            call.event = event[:40]
+        if exit_code is not None:
+            call.exit_code = exit_code
 
 
 class Slots:
@@ -113,10 +119,12 @@ class CallInterceptor(grpc.ServerInterceptor):
     logs one line per call (audited calls also get a row in the database)."""
 
     def __init__(self, authenticate: Callable[[str, dict[str, str]], identity.Identity],
-                 audit: Callable[[str, str, str, str, str], None], slots: Slots) -> None:
+                 audit: Callable[[str, str, str, str, str], None], slots: Slots,
+                 forward: Callable[..., None] | None = None) -> None:
         self.authenticate = authenticate
         self.audit = audit
         self.slots = slots
+        self.forward = forward  # audit events to a collector too (mcd.audit.AuditForward)
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -190,6 +198,8 @@ class CallInterceptor(grpc.ServerInterceptor):
         if method.rsplit("/", 1)[-1] in AUDITED:
             try:
                 self.audit(who.user, method, info.target, code, info.detail)
+                if self.forward is not None:
+                    self.forward(who.user, method, info.target, code, info.detail, info.event, info.exit_code)
             except Exception:  # auditing never fails a call
                 log.exception("audit write failed")
 
