@@ -26,10 +26,11 @@ def _modules(package: str) -> list[str]:
 HIDDEN_MC = [
     *_modules("mc"), "yaml", "platformdirs", "cryptography.hazmat.primitives.ciphers.aead",
     "pkgutil",  # grpc's compiled core imports it
+    "langfuse",  # mc's lifecycle traces (mc.engine.traces), only with Langfuse configured
 ]
 HIDDEN_MCD = [
     *HIDDEN_MC, *_modules("mcd"), "grpc_health.v1.health", "grpc_reflection.v1alpha.reflection", "jwt",
-    "oauthlib.oauth2", "requests", "psycopg_pool",
+    "oauthlib.oauth2", "requests", "psycopg_pool", "fluent.asyncsender",
 ]
 
 # Never used at run time: leaving them out shrinks what the one-file binary unpacks on every start.

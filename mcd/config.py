@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from mc.config.store import expand
-from mc.engine.logfwd import Fluentd
+from mc.engine.logfwd import Fluentd, Langfuse
 from mc.errors import InvalidArgument
 
 KNOWN: dict[str, set[str]] = {
@@ -108,6 +108,7 @@ class ServiceConfig:
     egress_network: str = "mc-egress"
     egress_ca: list[str] = field(default_factory=list)
     fluentd: Fluentd | None = None  # logging.providers: the collector sessions' output also goes to
+    langfuse: Langfuse | None = None  # logging.providers: the project that gets traces and the tools' spans
     drivers: dict[str, str] = field(default_factory=dict)
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
@@ -273,7 +274,7 @@ PROVIDER_KEYS = {"fluentd": {"type", "url", "tag"}, "langfuse": {"type", "url", 
 
 def _providers(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
     """logging.providers: [{type: fluentd, url, tag}, {type: langfuse, url, public_key, secret_key}]."""
-    from mc.engine.logfwd import check_fluentd
+    from mc.engine.logfwd import check_fluentd, check_langfuse
 
     if value is None:
         return
@@ -298,10 +299,13 @@ def _providers(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
             except InvalidArgument as exc:
                 raise InvalidArgument(f"{r.where}: {exc}") from None
         else:
-            url = item["url"].strip()
-            if not url.startswith(("https://", "http://")) or " " in url:
-                raise r.fail(f"{where}.url", "an http(s):// URL")
-            cfg.unsupported.append(f"{where} (Langfuse: not forwarded to yet)")
+            if cfg.langfuse is not None:
+                raise r.fail(where, "one langfuse provider")
+            try:
+                cfg.langfuse = check_langfuse(item["url"], item["public_key"].strip(), item["secret_key"].strip(),
+                                              where)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{r.where}: {exc}") from None
 
 
 def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:

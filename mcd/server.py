@@ -19,7 +19,7 @@ import stat
 import threading
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -51,6 +51,9 @@ from mcd.interceptor import OPEN_METHODS, CallInterceptor, Slots
 from mcd.projects import DatabaseMcps, DatabaseProjects
 from mcd.sessions import TrackedSessions
 from mcd.store.db import Database
+
+if TYPE_CHECKING:
+    from mcd.audit import AuditForward
 from mcd.users import Users
 
 log = logging.getLogger("mcd")
@@ -82,6 +85,7 @@ def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
         mcp_images=tuple(cfg.mcp_images), egress=cfg.egress, egress_widen=cfg.egress_widen,
         egress_network=cfg.egress_network, egress_ca=tuple(cfg.egress_ca), network_per_owner=True,
         ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance, fluentd=cfg.fluentd,
+        langfuse=cfg.langfuse,
     )
 
 
@@ -105,6 +109,11 @@ class Daemon:
         self.guard = StreamGuard(self.auth.revoked if self.auth is not None else None)
         self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user)
         self.health = Health()
+        self.audit_forward: AuditForward | None = None
+        if config.fluentd is not None:
+            from mcd.audit import AuditForward
+
+            self.audit_forward = AuditForward(config.fluentd, self.db.instance())
         self.server: grpc.Server | None = None
         self._lock_fd = -1
         self.addresses: list[str] = []
@@ -141,7 +150,7 @@ class Daemon:
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mcd-rpc",
                                        initializer=_name_native_thread, initargs=("mcd-rpc",)),
-            interceptors=[CallInterceptor(self.authenticate, self.db.audit, self.slots)],
+            interceptors=[CallInterceptor(self.authenticate, self.db.audit, self.slots, self.audit_forward)],
             options=OPTIONS,
         )
         session_pb2_grpc.add_SessionServiceServicer_to_server(
@@ -187,6 +196,12 @@ class Daemon:
         self.guard.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
+        if self.audit_forward is not None:
+            self.audit_forward.close()
+        if self.config.langfuse is not None:
+            from mc.engine.traces import flush_all
+
+            flush_all()  # the traces the SDK still holds
         if self.config.socket and self._lock_fd >= 0:
             with contextlib.suppress(FileNotFoundError):
                 Path(self.config.socket).unlink()

@@ -282,13 +282,34 @@ class Bench:
                                    check=True), max(2, self.reps // 4))
         self.row("mc session logs of those lines: provider on vs off", ours, floor, ">= 0.9x", ratio=floor / ours,
                  note="ratio = throughput")
+        # both providers: Langfuse too (a stand-in OTLP endpoint on a network's gateway, where the
+        # relay reaches it); the relay is made by the first create, not timed
+        from tests.otlp_receiver import OtlpReceiver
+
+        sh(["docker", "network", "create", "mc-bench-langfuse"], check=False)
+        gateway = sh(["docker", "network", "inspect", "mc-bench-langfuse", "-f",
+                      "{{(index .IPAM.Config 0).Gateway}}"]).stdout.decode().strip()
+        otlp = OtlpReceiver(gateway, "pk-bench", "sk-bench")
+        for key, value in (("url", otlp.url), ("public_key", "pk-bench"), ("secret_key", "sk-bench")):
+            self.mc("config", "set", f"services.langfuse.{key}", value, env=forwarded)
+        warm = json.loads(self.mc("session", "create", "--driver", "base", "--no-connect", "-o", "json",
+                                  env=forwarded).stdout)
+        relay = self.mc("session", "exec", warm["id"], "--", "printenv", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        env=forwarded).stdout.decode().split("//")[1].split(":")[0]
         ours, floor = interleave(
             lambda: self.mc("session", "create", "--driver", "base", "--no-connect", env=forwarded),
             lambda: self.mc("session", "create", "--driver", "base", "--no-connect"), self.reps)
-        self.row("session create: fluentd provider on vs off", ours, floor, "<= 1.05x",
+        self.row("session create: fluentd + langfuse providers vs none", ours, floor, "<= 1.05x",
                  note=f"{len(receiver.records)} records received")
+        ours, floor = interleave(
+            lambda: self.mc("session", "exec", warm["id"], "--", "true", env=forwarded),
+            lambda: self.mc("session", "exec", sessions["off"]["id"], "--", "true"), self.reps)
+        self.row("session exec: with a Langfuse trace vs without", ours, floor, "informative",
+                 note=f"{len(otlp.spans)} spans received")
         receiver.stop()
+        otlp.close()
         self.cleanup()
+        sh(["docker", "rm", "-f", relay], check=False)
 
     def parallel_creates(self) -> None:
         remote = self.start_mcd()

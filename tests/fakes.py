@@ -52,9 +52,12 @@ class FakeDocker(Docker):
             raise DockerError(self.argv(*args), rc, err)
         return subprocess.CompletedProcess(self.argv(*args), rc, out.encode(), err.encode())
 
-    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"") -> Attached:
-        """A command on our terminal: its exit code, and docker's own error from a rule's stderr."""
-        rc, _, err = self._answer(args, None)
+    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"", tee: Any = None) -> Attached:
+        """A command on our terminal: its exit code, and docker's own error from a rule's stderr
+        (its stdout to ``tee``)."""
+        rc, out, err = self._answer(args, None)
+        if tee is not None and out:
+            tee(out.encode() if isinstance(out, str) else out)
         return Attached(code=rc, docker_error=err if err.startswith("Error response from daemon") else "")
 
     def popen(self, *args: str, extra_env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mc.config.store import Config
     from mc.engine.backend import Backend
-    from mc.engine.logfwd import Fluentd
+    from mc.engine.logfwd import Fluentd, Langfuse
     from mc.engine.settings import EngineSettings
 
 remote: str | None = None
@@ -68,7 +68,18 @@ def settings_from_config(config: Config) -> EngineSettings:
         egress_network=config.get("docker.egress_network") or "mc-egress",
         egress_ca=tuple(config.get("docker.egress_ca_certs") or ()),
         fluentd=_fluentd(config),
+        langfuse=_langfuse(config),
     )
+
+
+def _langfuse(config: Config) -> Langfuse | None:
+    url = config.get("services.langfuse.url") or ""
+    if not url:
+        return None
+    from mc.engine.logfwd import check_langfuse
+
+    return check_langfuse(url, config.get("services.langfuse.public_key") or "",
+                          config.get("services.langfuse.secret_key") or "")
 
 
 def _fluentd(config: Config) -> Fluentd | None:

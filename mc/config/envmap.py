@@ -1,11 +1,11 @@
-"""The one table mapping configured service credentials to container environment variables."""
+"""The one table mapping configured service credentials to container environment variables.
+
+Langfuse's keys (``services.langfuse.*``) are not among them: they never enter a session. mc sends
+its own traces, and relays the tools' spans (``mc.engine.telemetry``)."""
 
 from __future__ import annotations
 
 SERVICE_ENV: dict[str, str] = {
-    "services.langfuse.url": "LANGFUSE_URL",
-    "services.langfuse.public_key": "LANGFUSE_INIT_PROJECT_PUBLIC_KEY",
-    "services.langfuse.secret_key": "LANGFUSE_INIT_PROJECT_SECRET_KEY",
     "services.openai.api_key": "OPENAI_API_KEY",
     "services.anthropic.api_key": "ANTHROPIC_API_KEY",
     "services.openrouter.api_key": "OPENROUTER_API_KEY",

@@ -53,9 +53,10 @@ KEYS: dict[str, Key] = {
         Key("defaults.cpus", str, "", "CPU limit of a session (e.g. 2 or 1.5); empty: none"),
         Key("defaults.memory", str, "", "memory limit of a session (e.g. 4g); empty: none"),
         Key("defaults.pids_limit", int, 4096, "maximum number of processes in a session"),
-        Key("services.langfuse.url", str, "", "Langfuse URL (LANGFUSE_URL)"),
+        Key("services.langfuse.url", str, "", "Langfuse project that gets a trace of each connect/run/exec and "
+            "the tools' spans (never the session's keys); empty: none"),
         Key("services.langfuse.public_key", str, "", "Langfuse public key"),
-        Key("services.langfuse.secret_key", str, "", "Langfuse secret key"),
+        Key("services.langfuse.secret_key", str, "", "Langfuse secret key (stays on this machine)"),
         Key("services.openai.api_key", str, "", "OpenAI API key (OPENAI_API_KEY)"),
         Key("services.anthropic.api_key", str, "", "Anthropic API key (ANTHROPIC_API_KEY)"),
         Key("services.openrouter.api_key", str, "", "OpenRouter API key (OPENROUTER_API_KEY)"),

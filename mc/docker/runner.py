@@ -6,9 +6,10 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from mc import errors
 from mc.docker.errors import classify, first_line
@@ -102,7 +103,8 @@ class Docker:
         out = self.text(*args, timeout=timeout)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
-    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"") -> Attached:
+    def attached(self, *args: str, stdin: Any = None, marker: bytes = b"",
+                 tee: Callable[[bytes], None] | None = None) -> Attached:
         """Run a command on our terminal (``exec``, ``run`` without -d, ``start -a``).
 
         docker's stderr is relayed line by line so that mc can tell what docker itself said from
@@ -110,11 +112,17 @@ class Docker:
         with exit code 1, a daemon error ("Error response from daemon: ...", or the CLI's own "unable to
         upgrade" when the container ended between the exec's creation and its start) means the command
         never ran, and lines starting with ``marker`` are kept for the caller instead of shown.
+        ``tee`` (not for a tty) also gets what the command prints, as it is shown.
         """
-        proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE)
+        proc = self.popen(*args, stdin=stdin, stderr=subprocess.PIPE,
+                          stdout=subprocess.PIPE if tee is not None else None)
         result = Attached()
         assert proc.stderr is not None
         out = sys.stderr.buffer
+        pump = None
+        if tee is not None:
+            pump = threading.Thread(target=_relay, args=(proc.stdout, sys.stdout.buffer, tee), daemon=True)
+            pump.start()
         while True:
             try:
                 line = proc.stderr.readline()
@@ -133,6 +141,10 @@ class Docker:
             else:
                 out.write(line)
                 out.flush()
+                if tee is not None:
+                    tee(line)
+        if pump is not None:
+            pump.join()
         while True:
             try:
                 result.code = proc.wait()
@@ -182,3 +194,16 @@ class Stream:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _relay(source: IO[bytes] | None, sink: IO[bytes], tee: Callable[[bytes], None]) -> None:
+    """Copy a command's output to ours as it comes, and hand each chunk to ``tee``."""
+    assert source is not None
+    fd = source.fileno()
+    while chunk := os.read(fd, 65536):
+        try:
+            sink.write(chunk)
+            sink.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        tee(chunk)

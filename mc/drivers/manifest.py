@@ -64,6 +64,15 @@ class ModelSupport:
 
 
 @dataclass
+class Telemetry:
+    """How a driver's tool is told to export OpenTelemetry spans to mc's relay: variables besides
+    the standard ``OTEL_*`` ones, and JSON merged into a variable that holds the tool's config."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)  # VARIABLE -> JSON object merged into it
+
+
+@dataclass
 class Manifest:
     """A parsed mc-driver.yaml."""
 
@@ -82,6 +91,8 @@ class Manifest:
     mcp: str = ""  # how the tool is told about MCP servers (mc.engine.mcpwire.FORMATS); "": it is not
     egress: list[str] = field(default_factory=list)  # names the tool needs (its model APIs, its registry),
     # added to a session's egress policy unless the caller says --egress-exact
+    telemetry: Telemetry | None = field(default_factory=lambda: Telemetry())  # None: the tool exports no
+    # OpenTelemetry (telemetry: false); else how it is told to, besides the standard OTEL_* variables
 
     def env_spec(self, name: str) -> EnvVar | None:
         return next((e for e in self.environment if e.name == name), None)
@@ -132,7 +143,7 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
         data = {}
     data = c.mapping(data, "top level")
     known = {"name", "description", "version", "maintainer", "init", "environment", "ports",
-             "volumes", "persistent_configs", "connect", "model", "mcp", "egress"}
+             "volumes", "persistent_configs", "connect", "model", "mcp", "egress", "telemetry"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise c.fail(unknown[0], f"one of {', '.join(sorted(known))}", unknown[0])
@@ -220,7 +231,26 @@ def parse(data: Any, path: Path | str, default_name: str = "") -> Manifest:
             m.egress.append(check_domain(str(domain)))
         except ValueError:
             raise c.fail("egress", "domain names (example.com, *.example.com)", domain) from None
+    telemetry = data.get("telemetry")
+    if telemetry is False:
+        m.telemetry = None
+    elif telemetry is not None:
+        m.telemetry = _telemetry(c, c.mapping(telemetry, "telemetry"))
     return m
+
+
+def _telemetry(c: _Checker, data: dict) -> Telemetry:
+    if set(data) - {"env", "config"}:
+        raise c.fail("telemetry", "false, or a mapping with env and config", sorted(data))
+    env = c.mapping(data.get("env") or {}, "telemetry.env")
+    config = c.mapping(data.get("config") or {}, "telemetry.config")
+    for name, value in env.items():
+        if not isinstance(value, str) or not _ENV_NAME_RE.match(str(name)):
+            raise c.fail(f"telemetry.env.{name}", "a variable name and a string value", value)
+    for name, value in config.items():
+        if not isinstance(value, dict) or not _ENV_NAME_RE.match(str(name)):
+            raise c.fail(f"telemetry.config.{name}", "a variable name and a mapping (merged into its JSON)", value)
+    return Telemetry(dict(env), dict(config))
 
 
 def _model(c: _Checker, data: dict) -> ModelSupport:
@@ -261,11 +291,14 @@ def load(directory: Path) -> Manifest:
 
 
 def from_dict(data: dict[str, Any]) -> Manifest:
-    m = Manifest(**{k: v for k, v in data.items() if k not in ("environment", "persistent_configs", "model")})
+    nested = ("environment", "persistent_configs", "model", "telemetry")
+    m = Manifest(**{k: v for k, v in data.items() if k not in nested})
     m.environment = [EnvVar(**e) for e in data.get("environment", [])]
     m.persistent_configs = [PersistentConfig(**p) for p in data.get("persistent_configs", [])]
     if data.get("model"):
         m.model = ModelSupport(**data["model"])
+    telemetry = data.get("telemetry", {})
+    m.telemetry = None if telemetry is None else Telemetry(**telemetry)
     return m
 
 

@@ -16,7 +16,7 @@ INSTANCE = "mc.instance"  # the mcd installation that made it (mcd manages only 
 MCPS = "mc.mcps"  # the session's MCP servers, comma-separated (those in containers run beside it)
 SIDECAR_OF = "mc.sidecar-of"  # on a container beside a session (an MCP server, its bridge, the egress
 # proxy): the session it serves; removed with it
-LOGS = "mc.logs"  # where its output goes besides docker's own log: "fluentd ADDRESS", or ""
+LOGS = "mc.logs"  # where its output goes besides docker's own log: "fluentd ADDRESS, langfuse URL", or ""
 EGRESS = "mc.egress"  # the domains a session with an egress policy may reach, comma-separated ("*": open)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 

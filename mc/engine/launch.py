@@ -20,21 +20,23 @@ from mc.engine import sidecars
 from mc.engine.environment import secrets_tar
 from mc.engine.networks import ensure_network
 from mc.engine.plan import SessionPlan
+from mc.engine.sidecars import HelperImage
 
 CREATE_TIMEOUT = 120.0
 
 
 def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-           bridge_image: Callable[[], str] = lambda: "", proxy_image: Callable[[bool], str] = lambda build: ""
-           ) -> None:
+           helper_image: HelperImage = lambda name, build: "", warn: Callable[[str], None] | None = None) -> None:
     made_dir = make_dir(plan.persist_dir)
     proxy_started: Callable[[], None] = lambda: None  # noqa: E731
+    relay_joined = sidecars.start_relay(docker, plan, helper_image)
     try:
-        proxy_started = _start_sidecars(docker, plan, bridge_image, proxy_image)
+        proxy_started = _start_sidecars(docker, plan, helper_image)
         for attempt in range(3):
             try:
                 _start(docker, plan, gid, ensure_image)
                 proxy_started()  # its own start went on beside the session's
+                _warn(warn, relay_joined())
                 return
             except DockerError as exc:
                 docker.run("rm", "-f", plan.container, check=False)
@@ -52,11 +54,16 @@ def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callabl
             sidecars.remove(docker, [plan.session_id])
         if made_dir is not None:
             remove_empty_tree(made_dir, stop=3)
+        relay_joined()  # (joining it to a network that is now unused does no harm)
         raise
 
 
-def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
-                    proxy_image: Callable[[bool], str]) -> Callable[[], None]:
+def _warn(warn: Callable[[str], None] | None, text: str) -> None:
+    if text and warn is not None:
+        warn(text)
+
+
+def _start_sidecars(docker: Docker, plan: SessionPlan, helper_image: HelperImage) -> Callable[[], None]:
     """The session's egress proxy (in the background: the session's init waits for it) and MCP
     servers in containers, on its network (made here when missing, as mc's egress network is);
     returns what waits for the proxy."""
@@ -64,7 +71,7 @@ def _start_sidecars(docker: Docker, plan: SessionPlan, bridge_image: Callable[[]
         return lambda: None
     if plan.sidecars:  # (the proxy makes its networks when it finds them missing, like the session)
         ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
-    return sidecars.start(docker, plan, bridge_image, proxy_image)
+    return sidecars.start(docker, plan, helper_image)
 
 
 def _start(docker: Docker, plan: SessionPlan, gid: int, ensure_image: Callable[[], object]) -> None:
@@ -96,22 +103,24 @@ FAILED_MARK = b"[mc-init] FAILED: "
 
 
 def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callable[[], object],
-                 bridge_image: Callable[[], str] = lambda: "",
-                 proxy_image: Callable[[bool], str] = lambda build: "") -> Attached:
+                 helper_image: HelperImage = lambda name, build: "", tee: Callable[[bytes], None] | None = None,
+                 warn: Callable[[str], None] | None = None) -> Attached:
     """A session for one command (``plan.auto_remove``), attached: its output here as it comes,
     its exit code when it ends, the container removed by docker. One ``docker run`` when nothing
     must happen before the start, else ``create``, joins, ``cp``, ``start -a``. A failed init is
-    in ``marked`` (the reason mc-init gave), not in the output. Its MCP servers go with it."""
+    in ``marked`` (the reason mc-init gave), not in the output. Its MCP servers go with it. ``tee``
+    also gets the output (a trace's tail)."""
     made_dir = make_dir(plan.persist_dir)
     proxy_failed: list[BaseException] = []
     watcher = None
+    relay_joined = sidecars.start_relay(docker, plan, helper_image)
     try:
-        proxy_started = _start_sidecars(docker, plan, bridge_image, proxy_image)
+        proxy_started = _start_sidecars(docker, plan, helper_image)
         if plan.egress is not None:  # its start goes on beside the session's, whose init waits for it
             watcher = _watch(docker, plan, proxy_started, proxy_failed)
         for attempt in range(3):
             try:
-                result = _run_attached(docker, plan, gid)
+                result = _run_attached(docker, plan, gid, tee)
                 if watcher is not None:
                     watcher.join()
                 if proxy_failed:
@@ -138,6 +147,7 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
             watcher.join()
         if plan.sidecars or plan.egress:
             sidecars.remove(docker, [plan.session_id])
+        _warn(warn, relay_joined())
 
 
 def _watch(docker: Docker, plan: SessionPlan, started: Callable[[], None], failed: list[BaseException]
@@ -156,10 +166,10 @@ def _watch(docker: Docker, plan: SessionPlan, started: Callable[[], None], faile
     return thread
 
 
-def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:
+def _run_attached(docker: Docker, plan: SessionPlan, gid: int, tee: Callable[[bytes], None] | None) -> Attached:
     stdin = subprocess.DEVNULL
     if not plan.extra_networks and not plan.secret_files:
-        return docker.attached("run", *plan.create_args(), stdin=stdin, marker=FAILED_MARK)
+        return docker.attached("run", *plan.create_args(), stdin=stdin, marker=FAILED_MARK, tee=tee)
     docker.run("create", *plan.create_args(), timeout=CREATE_TIMEOUT)
     try:
         for net in plan.extra_networks:
@@ -169,7 +179,7 @@ def _run_attached(docker: Docker, plan: SessionPlan, gid: int) -> Attached:
     except BaseException:
         docker.run("rm", "-f", plan.container, check=False)
         raise
-    return docker.attached("start", "-a", plan.container, stdin=stdin, marker=FAILED_MARK)
+    return docker.attached("start", "-a", plan.container, stdin=stdin, marker=FAILED_MARK, tee=tee)
 
 
 def make_dir(path: Path | None) -> Path | None:

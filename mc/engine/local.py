@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
     from mc.engine.plan import SessionPlan
+    from mc.engine.traces import Trace
     from mc.mcp.servers import McpServer
 
 MAX_REFS = 256
@@ -242,8 +243,7 @@ class LocalBackend:
         with self._room(plan.container):
             launch(self.docker, plan, gid=self.settings.gid,
                    ensure_image=lambda: self.catalog.build(driver, progress=progress),
-                   bridge_image=lambda: self._helper_image("mcp-bridge", progress),
-                   proxy_image=lambda build: self._helper_image("egress-proxy", progress, build))
+                   helper_image=lambda name, build: self._helper_image(name, progress, build), warn=warn)
         row = {"container": plan.container, "state": "running", "status": "Up", "ports": "",
                **{k: plan.labels.get(v, "") for k, v in LABEL_FIELDS.items()}}
         session = session_from_row(row)
@@ -261,13 +261,23 @@ class LocalBackend:
         from mc.engine.launch import run_attached
 
         plan, driver = self._plan(replace(spec, remove_on_exit=True), once=command, warn=warn)
-        with self._room(plan.container):
-            result = run_attached(self.docker, plan, gid=self.settings.gid,
-                                  ensure_image=lambda: self.catalog.build(driver, progress=progress),
-                                  bridge_image=lambda: self._helper_image("mcp-bridge", progress),
-                                  proxy_image=lambda build: self._helper_image("egress-proxy", progress, build))
-        if result.marked:
-            raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
+        trace = self.trace(Session(id=plan.session_id, name=plan.labels.get(labels.NAME, ""), driver=driver.name,
+                                   status="running", project=plan.labels.get(labels.PROJECT, ""),
+                                   owner=plan.owner), [command], send_now=True, kind="run")
+        try:
+            with self._room(plan.container):
+                result = run_attached(self.docker, plan, gid=self.settings.gid,
+                                      ensure_image=lambda: self.catalog.build(driver, progress=progress),
+                                      helper_image=lambda name, build: self._helper_image(name, progress, build),
+                                      tee=trace.tail.add if trace else None, warn=warn)
+            if result.marked:
+                raise McError(f"session {plan.session_id} failed to start: {result.marked[-1]}")
+        except McError as exc:
+            if trace:
+                trace.end(None, error=str(exc))
+            raise
+        if trace:
+            trace.end(result.code)
         return ExecResult(result.code)
 
     def _plan(self, spec: SessionSpec, once: str = "", warn: Warn | None = None) -> tuple[SessionPlan, Driver]:
@@ -457,14 +467,41 @@ class LocalBackend:
         return Session(id=ref, name=ref, driver="", status="running", container=f"{labels.CONTAINER_PREFIX}{ref}",
                        user=f"{self.settings.uid}:{self.settings.gid}")
 
+    def trace(self, session: Session | Callable[[], Session], command: builtins.list[str] | None, *,
+              send_now: bool, kind: str = "") -> Trace | None:
+        """A Langfuse trace of a connect (no command), run (``bash -lc LINE``) or exec, when a project
+        is configured (else None). ``send_now``: local mode, where the process ends with the command."""
+        if self.settings.langfuse is None:
+            return None
+        from mc.engine.traces import Trace
+
+        command = command or []
+        kind = kind or ("connect" if not command else "run" if command[:2] == ["bash", "-lc"] else "exec")
+        return Trace(self.settings.langfuse, session if callable(session) else (lambda: session), kind,
+                     command, send_now=send_now)
+
     def _attached(self, ref: str, command: builtins.list[str] | None, *, tty: bool, interactive: bool,
                   terminal: TerminalFacts | None) -> ExecResult:
         """Run a command in the session on this terminal (local mode's attach is docker's own)."""
+        trace = self.trace(lambda: self.get(ref), command, send_now=True)
+        if trace is None:
+            return self._attached_now(ref, command, tty=tty, interactive=interactive, terminal=terminal)
+        try:
+            result = self._attached_now(ref, command, tty=tty, interactive=interactive, terminal=terminal,
+                                        tee=None if tty else trace.tail.add)
+        except McError as exc:
+            trace.end(None, error=str(exc))
+            raise
+        trace.end(result.code, detached=result.detached)
+        return result
+
+    def _attached_now(self, ref: str, command: builtins.list[str] | None, *, tty: bool, interactive: bool,
+                      terminal: TerminalFacts | None, tee: Callable[[bytes], None] | None = None) -> ExecResult:
         stdin = None if interactive or tty else subprocess.DEVNULL
         session = self._assumed(ref) if command else None
         if session is not None:
             argv = exec_argv(session, command or [], tty=tty, interactive=interactive, terminal=terminal)
-            result = self.docker.attached(*argv, stdin=stdin)
+            result = self.docker.attached(*argv, stdin=stdin, tee=tee)
             if not result.docker_error:
                 return self._ended(session, result.code, result.detached)
         session = self.get(ref)
@@ -472,7 +509,7 @@ class LocalBackend:
             raise McError(failure_reason(self.docker, session) or not_running(session))
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive,
                          terminal=terminal)
-        result = self.docker.attached(*argv, stdin=stdin)
+        result = self.docker.attached(*argv, stdin=stdin, tee=tee)
         if result.docker_error:
             raise DockerError(argv, result.code, result.docker_error)
         return self._ended(session, result.code, result.detached)

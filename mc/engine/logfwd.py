@@ -7,12 +7,15 @@ or goes away mid-session, never fails, blocks or slows it. The driver keeps up t
 none in flight is lost with a connection), and drops what is beyond that. Docker's own copy keeps
 everything: ``mc session logs`` reads it as before (Docker's "dual logging"). Docker splits lines
 longer than 16 KiB into several records.
+
+A Langfuse project gets mc's own traces of what runs in a session (``mc.engine.traces``) and, through
+mc's OTLP relay (``mc.engine.telemetry``), the spans of the session's tool.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mc.errors import InvalidArgument
 
@@ -65,3 +68,33 @@ def check_fluentd(url: str, tag: str = "", where: str = "logging.fluentd") -> Fl
         raise InvalidArgument(f"{where}.tag {tag!r}: expected letters, digits, '.', '_', '-' and "
                               f"{', '.join('{' + f + '}' for f in FIELDS)}")
     return Fluentd(address, tag)
+
+
+@dataclass(frozen=True)
+class Langfuse:
+    """A Langfuse project: its URL and key pair. The secret key never enters a session, an argv or a
+    log line (``repr`` leaves it out)."""
+
+    url: str
+    public_key: str
+    secret_key: str = field(repr=False)
+
+    @property
+    def otlp_traces(self) -> str:
+        """Langfuse's OTLP/HTTP endpoint for traces."""
+        return f"{self.url}/api/public/otel/v1/traces"
+
+
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
+
+
+def check_langfuse(url: str, public_key: str, secret_key: str, where: str = "services.langfuse") -> Langfuse:
+    """A Langfuse project from its URL and keys; one clear error naming the field (never its value
+    for the secret key)."""
+    url = url.strip().rstrip("/")
+    if not _URL.match(url) or len(url) > 512:
+        raise InvalidArgument(f"{where}.url {url[:80]!r}: expected an http(s)://host[:port][/path] URL")
+    for name, value in (("public_key", public_key), ("secret_key", secret_key)):
+        if not value or len(value) > 256 or not value.isprintable() or any(c.isspace() for c in value):
+            raise InvalidArgument(f"{where}.{name}: expected a key (printable, no spaces, at most 256 characters)")
+    return Langfuse(url, public_key, secret_key)

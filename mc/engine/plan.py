@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mc import contract
-from mc.engine import checks, environment, labels
+from mc.engine import checks, environment, labels, telemetry
 from mc.engine.egress import PROXY_PORT, EgressPolicy
 from mc.engine.models import SessionSpec, Volume
 from mc.engine.scope import Scope
@@ -25,6 +25,7 @@ from mc.errors import InvalidArgument, PermissionDenied
 
 if TYPE_CHECKING:
     from mc.drivers.registry import Driver
+    from mc.engine.telemetry import Relay
     from mc.mcp.servers import McpServer
     from mc.projects.store import ProjectAccess
 
@@ -149,6 +150,7 @@ class SessionPlan:
     warnings: tuple[str, ...] = ()  # for the caller: the session works, but probably not as meant
     sidecars: tuple[McpSidecar, ...] = ()  # MCP servers in containers, started before the session
     egress: EgressProxy | None = None  # an egress policy: the network is internal, this proxy the way out
+    relay: Relay | None = None  # the OTLP relay its tool exports spans to (Langfuse), joined to its network
 
     @property
     def network_internal(self) -> bool:
@@ -326,6 +328,11 @@ def plan_session(
     if mcps:
         sidecars = _wire_mcps(mcps, driver, env, private, files, f"{labels.CONTAINER_PREFIX}{session_id}", settings)
     egress = None
+    relay = None
+    if settings.langfuse is not None and manifest.telemetry is not None:
+        relay = telemetry.relay_for(settings.langfuse, settings.instance, settings.egress_network)
+        token = relay.token(session_id, owner, driver.name, project.id if project is not None else "")
+        telemetry.session_env(relay, manifest.telemetry, token, driver.name, env, private)
     ports = sorted({*ports, *((22,) if spec.ssh else ())})
     if policy is not None:
         keys = _keep_keys_out(private, salt or session_id.encode())
@@ -334,7 +341,7 @@ def plan_session(
         egress = EgressProxy(f"{container}-egress", policy, settings.egress_network, tuple(ports), keys=keys,
                              upstream_ca=settings.egress_ca, networks=extra_networks)
         ports, extra_networks = [], ()
-        env.update(_proxy_env(egress, sidecars))
+        env.update(_proxy_env(egress, sidecars, relay))
     if private:
         files[contract.ENV_FILE] = contract.env_file(private)
     if ssh_key:
@@ -370,9 +377,14 @@ def plan_session(
     if policy is not None:
         session_labels[labels.EGRESS] = policy.label
     log_options: tuple[str, ...] = ()
+    goes_to = []
     if settings.fluentd is not None:
         log_options = tuple(settings.fluentd.options(session_labels))
-        session_labels[labels.LOGS] = f"fluentd {settings.fluentd.address}"
+        goes_to.append(f"fluentd {settings.fluentd.address}")
+    if settings.langfuse is not None:
+        goes_to.append(f"langfuse {settings.langfuse.url}" + (" (with the tool's spans)" if relay else ""))
+    if goes_to:
+        session_labels[labels.LOGS] = ", ".join(goes_to)
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
     return SessionPlan(
@@ -382,7 +394,7 @@ def plan_session(
         ports=tuple(ports), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
         pids_limit=pids, cpus=cpus, memory=memory, log_options=log_options, persist_dir=persist_dir, owner=owner,
         auto_remove=bool(once),
-        warnings=tuple(warnings), sidecars=sidecars, egress=egress,
+        warnings=tuple(warnings), sidecars=sidecars, egress=egress, relay=relay,
     )
 
 
@@ -424,11 +436,12 @@ def _keep_keys_out(private: dict[str, str], salt: bytes) -> tuple[KeySwap, ...]:
     return tuple(swaps)
 
 
-def _proxy_env(proxy: EgressProxy, sidecars: tuple[McpSidecar, ...]) -> dict[str, str]:
+def _proxy_env(proxy: EgressProxy, sidecars: tuple[McpSidecar, ...], relay: Relay | None) -> dict[str, str]:
     """How every tool in the session finds its proxy. Node's fetch reads the variables only when
-    told to; ssh goes through it by mc-init's ProxyCommand (MC_EGRESS_PROXY)."""
+    told to; ssh goes through it by mc-init's ProxyCommand (MC_EGRESS_PROXY). Its neighbours (MCP
+    servers, the OTLP relay) are reached directly."""
     url = f"http://{proxy.address}"
-    neighbours = [name for c in sidecars for name in (c.container, c.bridge) if name]
+    neighbours = [name for c in sidecars for name in (c.container, c.bridge) if name] + ([relay.name] if relay else [])
     direct = ",".join(["localhost", "127.0.0.1", *neighbours])
     env = {"HTTP_PROXY": url, "HTTPS_PROXY": url, "http_proxy": url, "https_proxy": url,
            "NO_PROXY": direct, "no_proxy": direct, "NODE_USE_ENV_PROXY": "1", "MC_EGRESS_PROXY": proxy.address}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mc.engine.logfwd import Fluentd
+    from mc.engine.logfwd import Fluentd, Langfuse
 
 
 @dataclass(frozen=True)
@@ -51,4 +51,5 @@ class EngineSettings:
     egress_network: str = "mc-egress"  # egress proxies go out by it (made, with no traffic between its members)
     egress_ca: tuple[str, ...] = ()  # CA certificate files egress proxies trust upstream, besides the system's
     fluentd: Fluentd | None = None  # a collector every session's output also goes to
+    langfuse: Langfuse | None = None  # a project that gets a trace of each connect/run/exec, and the tools' spans
     instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

@@ -36,17 +36,20 @@ PULL_TIMEOUT = 600.0
 PROXY_DIR = "/run/mc-egress"  # the egress proxy's files: keys.json, upstream-ca.pem
 
 
-def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
-          proxy_image: Callable[[bool], str] = lambda build: "") -> Callable[[], None]:
+HelperImage = Callable[[str, bool], str]  # (name, build) -> the tag of one of mc's own images (built with build)
+
+
+def start(docker: Docker, plan: SessionPlan, helper_image: HelperImage) -> Callable[[], None]:
     """Start the egress proxy (in the background) and every MCP server of the plan; returns what
     waits for the proxy (raising its failure). On any failure what was started is removed."""
     wait: Callable[[], None] = lambda: None  # noqa: E731
     proxy = plan.egress
     if proxy is not None:
-        wait = _background(lambda: _start_proxy(docker, plan, proxy, proxy_image))
+        wait = _background(lambda: _start_proxy(docker, plan, proxy, lambda build: helper_image("egress-proxy", build)),
+                           "mc-egress-proxy")
     try:
         for car in plan.sidecars:
-            _start(docker, plan, car, bridge_image)
+            _start(docker, plan, car, lambda: helper_image("mcp-bridge", True))
     except BaseException:
         settle(wait)
         remove(docker, [plan.session_id])
@@ -54,7 +57,29 @@ def start(docker: Docker, plan: SessionPlan, bridge_image: Callable[[], str],
     return wait
 
 
-def _background(work: Callable[[], None]) -> Callable[[], None]:
+def start_relay(docker: Docker, plan: SessionPlan, helper_image: HelperImage) -> Callable[[], str]:
+    """Join the OTLP relay to the session's network (making it first if need be), in the
+    background; returns what waits for it: "" or why the tool's spans will not reach Langfuse (a
+    warning: telemetry never fails a session)."""
+    relay = plan.relay
+    if relay is None:
+        return lambda: ""
+    from mc.engine.telemetry import ensure_relay
+
+    wait = _background(lambda: ensure_relay(docker, relay, (plan.network,),
+                                            lambda build: helper_image("otlp-relay", build)), "mc-otlp-relay")
+
+    def done() -> str:
+        try:
+            wait()
+        except Exception as exc:
+            return f"{exc}: the tool's spans will not reach Langfuse"
+        return ""
+
+    return done
+
+
+def _background(work: Callable[[], None], name: str) -> Callable[[], None]:
     """Run ``work`` in a thread; the returned function waits for it and raises what it raised."""
     import threading
 
@@ -66,7 +91,7 @@ def _background(work: Callable[[], None]) -> Callable[[], None]:
         except BaseException as exc:  # handed to the waiter
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name="mc-egress-proxy", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
 
     def wait() -> None:

@@ -127,7 +127,9 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
                                       size=size, term=init.term)
         except McError as exc:
             context.abort(to_status(exc), str(exc))
-        note(session.id, init.command[0][:60] if init.command else "connect")  # never the arguments
+        what = f"exec {init.command[0][:60]}" if init.command else "connect"  # never the arguments
+        note(session.id, what, event=what.split()[0])
+        trace = engine.trace(session, list(init.command), send_now=False)
         finished = threading.Event()
         ended = threading.Lock()
 
@@ -182,22 +184,29 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
                 return
 
         threading.Thread(target=pump, name="attach-input", daemon=True).start()
+        code: int | None = None
         try:
             for name, chunk in proc.output():
+                if trace is not None:
+                    trace.tail.add(chunk)
                 yield (session_pb2.AttachResponse(stdout=chunk) if name == "stdout"
                        else session_pb2.AttachResponse(stderr=chunk))
             code = proc.wait()
         finally:
             watch.close()
+            if trace is not None and code is None:
+                trace.end(None, error=watch.reason or "the client went away")
         finished.set()
         failed = None if proc.detached else engine.failed_start(session, code)
+        if trace is not None:
+            trace.end(code, detached=proc.detached, error=failed or watch.reason or "")
         if init.end_session and not proc.detached:
             self.sessions.end(session)
         if watch.reason:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
         if failed:
             context.abort(grpc.StatusCode.INTERNAL, failed)  # what local mode raises: McError
-        note(session.id, f"exit {code}")
+        note(session.id, f"{what} exit {code}", exit_code=code)
         yield session_pb2.AttachResponse(exit=session_pb2.Exit(code=0 if proc.detached else code,
                                                                detached=proc.detached))
 

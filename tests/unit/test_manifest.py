@@ -100,9 +100,34 @@ def test_a_model_section_survives_the_memo(tmp_path):
                                                 {"anthropic": "ANTHROPIC_API_KEY", "ollama": ""})
 
 
+@pytest.mark.parametrize(("section", "expected"), [
+    ("", manifest.Telemetry()),  # the standard OTEL_* variables only
+    ("telemetry: false\n", None),
+    ("telemetry:\n  env: {TOOL_OTEL: '1'}\n  config: {TOOL_CONFIG: {experimental: {otel: true}}}\n",
+     manifest.Telemetry({"TOOL_OTEL": "1"}, {"TOOL_CONFIG": {"experimental": {"otel": True}}})),
+])
+def test_a_telemetry_section_survives_the_memo(tmp_path, section, expected):
+    d = tmp_path / "tool"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (d / manifest.MANIFEST).write_text(f"name: tool\n{section}")
+    for _ in range(2):  # parsed, then remembered
+        assert manifest.load(d).telemetry == expected
+
+
+def test_the_builtin_drivers_say_how_their_tools_export_telemetry():
+    assert manifest.load(ROOT / "drivers" / "aider").telemetry is None  # aider has none
+    assert manifest.load(ROOT / "drivers" / "claude-code").telemetry.env["CLAUDE_CODE_ENABLE_TELEMETRY"] == "1"
+    opencode = manifest.load(ROOT / "drivers" / "opencode").telemetry
+    assert opencode.config["OPENCODE_CONFIG_CONTENT"] == {"experimental": {"openTelemetry": True}}
+
+
 @pytest.mark.parametrize(
     ("text", "field", "expected"),
     [
+        ("name: x\ntelemetry: yes-please", "telemetry", "a mapping"),
+        ("name: x\ntelemetry:\n  env: {BAD-NAME: '1'}", "telemetry.env.BAD-NAME", "a variable name"),
+        ("name: x\ntelemetry:\n  config: {CFG: not-a-mapping}", "telemetry.config.CFG", "a mapping"),
         ("description: no name", "name", "a string"),
         ("name: Bad Name", "name", "lowercase"),
         ("name: x\nports: [80, http]", "ports[1]", "a port number"),

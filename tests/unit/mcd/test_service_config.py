@@ -45,6 +45,12 @@ def test_url_passwords_are_masked_anywhere(value):
     ("logging: {providers: [{type: fluentd, url: 'f:1', tags: x}]}\n", "logging.providers[0].tags"),
     ("logging: {providers: [{type: langfuse, url: 'https://lf', public_key: pk}]}\n",
      "logging.providers[0].secret_key: expected a value"),
+    ("logging: {providers: [{type: langfuse, url: 'ftp://lf', public_key: pk, secret_key: sk}]}\n",
+     "logging.providers[0].url 'ftp://lf': expected an http(s)"),
+    ("logging: {providers: [{type: langfuse, url: 'https://lf', public_key: pk, secret_key: 's k'}]}\n",
+     "logging.providers[0].secret_key: expected a key"),
+    ("logging: {providers: [{type: langfuse, url: 'https://a', public_key: p, secret_key: s},"
+     " {type: langfuse, url: 'https://b', public_key: p, secret_key: s}]}\n", "one langfuse provider"),
 ])
 def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, needle):
     from mc.errors import InvalidArgument
@@ -70,6 +76,10 @@ auth: {provider: authentik, url: https://authentik.example/application/o/mc/, cl
 logging:
   providers:
     - {type: fluentd, url: http://fluentd.example.com:24224}
+    - type: langfuse
+      url: https://cloud.langfuse.com
+      public_key: ${LANGFUSE_INIT_PROJECT_PUBLIC_KEY}
+      secret_key: ${LANGFUSE_INIT_PROJECT_SECRET_KEY}
 projects:
   storage: {type: encrypted, key: k}
   default_ssh_scan: [github.com]
@@ -78,6 +88,8 @@ projects:
     assert c.auth is not None and c.auth.issuer == "https://authentik.example/application/o/mc"
     assert c.auth.client_id == "mc-service" and not c.unsupported
     assert c.fluentd is not None and c.fluentd.address == "tcp://fluentd.example.com:24224"
+    assert c.langfuse is not None and (c.langfuse.url, c.langfuse.public_key, c.langfuse.secret_key) == \
+        ("https://cloud.langfuse.com", "pk", "sk")
 
 
 def test_the_shipped_example_loads(monkeypatch):
