@@ -497,7 +497,7 @@ def test_interactive_access_is_audited(remote):
     rows = sqlite3.connect(db).execute("SELECT owner, method, target, code, detail FROM audit").fetchall()
     by_method = {r[1].rsplit("/", 1)[-1]: r for r in rows}
     assert by_method["Create"][2] == s["id"] and by_method["Create"][0] == mc.owner
-    assert by_method["Attach"][2] == s["id"] and by_method["Attach"][4] == "exit 3"
+    assert by_method["Attach"][2] == s["id"] and by_method["Attach"][4] == "exec sh exit 3"  # never its arguments
     assert by_method["Logs"][2] == s["id"]
 
 
