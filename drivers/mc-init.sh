@@ -4,15 +4,18 @@
 # session log. The contract with the engine (paths, file formats, exit codes) is in mc-lib.sh.
 #
 #  1. create the session user matching the host uid/gid (MC_UID/MC_GID)
-#  2. secrets: move them from the image layer into the /run/mc tmpfs, readable by the user's group;
-#     read the session's environment (never sourced, never in this root shell's own environment:
-#     only the commands run as the session user get it)
+#  2. secrets: copy them into the /run/mc tmpfs, readable by the user's group (what docker cp put in
+#     the container's layer is kept, root's only, for the next start of a stopped session); read the
+#     session's environment (never sourced, never in this root shell's own environment: only the
+#     commands run as the session user get it)
 #  3. persistent configs: create targets under /mc-config and symlink the driver's sources (never
 #     under /app, never over a mounted volume)
 #  4. sshd with the user's key when MC_SSH=1
 #  5. clone the project (MC_PROJECT_URL) with the credentials named by MC_GIT_SSH_KEY/MC_GIT_TOKEN,
 #     offered to the project's host only
-#  6. run /app/.mc/init.sh, the driver's pre_command and init.command
+#  6. run /app/.mc/init.sh (on the first start only), the driver's pre_command and init.command
+# A stopped session that is started again (mc session start) runs all of it again: each step finds
+# what it did before (the user, the links, the clone) and keeps it.
 #  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside);
 #     or, for a session made for one command (MC_ONCE, `create --rm --run`), run it and end with
 #     its exit code: the init's own output then goes to /run/mc/init.log, the command's is the output
@@ -102,8 +105,9 @@ as_user() {
 
 # --- 2. secrets and the session's environment -----------------------------------------------------
 if [ -d "$MC_INCOMING" ]; then
+    { chown -R 0:0 "$MC_INCOMING" && chmod 0700 "$MC_INCOMING"; } || fail "cannot keep the secrets in $MC_INCOMING"
     mkdir -p "$MC_SECRETS"
-    { cp -a "$MC_INCOMING/." "$MC_SECRETS/" && rm -rf "$MC_INCOMING"; } || fail "cannot move the secrets to $MC_SECRETS"
+    cp -a "$MC_INCOMING/." "$MC_SECRETS/" || fail "cannot copy the secrets to $MC_SECRETS"
 fi
 if [ -d "$MC_SECRETS" ]; then
     # root's, readable by the session user's group: the user cannot change what root reads
@@ -277,10 +281,12 @@ if [ -n "${MC_MCP_WAIT:-}" ]; then
     done
     log "MCP servers up"
 fi
-if [ -f /app/.mc/init.sh ]; then
+INITIALIZED=/var/lib/mc/initialized  # the project's init ran: a later start leaves it be
+if [ -f /app/.mc/init.sh ] && [ ! -e "$INITIALIZED" ]; then
     log "running /app/.mc/init.sh"
     (cd /app && as_user bash /app/.mc/init.sh) || fail "/app/.mc/init.sh exited with code $?"
 fi
+mkdir -p "${INITIALIZED%/*}" && touch "$INITIALIZED"
 if [ -n "${MC_DRIVER_PRE_COMMAND:-}" ]; then
     log "running $MC_DRIVER_PRE_COMMAND"
     bash -c "$MC_DRIVER_PRE_COMMAND" || fail "$MC_DRIVER_PRE_COMMAND exited with code $?"

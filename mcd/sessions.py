@@ -90,6 +90,12 @@ class TrackedSessions:
         for owner in {s.owner for s in live}:
             self.engine.prune_owner_network(owner)
 
+    def stop_sessions(self, scope: Scope, refs: list[str]) -> list[Session]:
+        return self.engine.scoped(scope).stop(refs)
+
+    def start_sessions(self, scope: Scope, refs: list[str]) -> list[Session]:
+        return self.engine.scoped(scope).start(refs)
+
     def end(self, session: Session) -> None:
         """Remove a session created for one command (--rm), now that the command is over."""
         with contextlib.suppress(McError):

@@ -187,6 +187,25 @@ class Bench:
                  note="includes waiting for the proxy")
         self.cleanup()
 
+    def stop_start(self) -> None:
+        """A stopped session started again vs a new session (both until their init is done)."""
+        self.base_image()
+        create = ("session", "create", "--driver", "base", "--no-connect", "-o", "json")
+        kept = json.loads(self.mc(*create).stdout)
+        self.mc("session", "stop", kept["id"])
+        starts, creates = [], []
+        for i in range(self.reps):
+            for side in ("start", "create") if i % 2 == 0 else ("create", "start"):
+                if side == "start":
+                    starts.append(timed(lambda: self.mc("session", "start", kept["id"])))
+                    self.mc("session", "stop", kept["id"])
+                else:  # create, then wait for its init as start does
+                    creates.append(timed(lambda: self.mc("session", "exec", json.loads(self.mc(*create).stdout)["id"],
+                                                         "--", "true")))
+        self.row("session start of a stopped session vs create (init done)", statistics.median(starts),
+                 statistics.median(creates), "< 1x")
+        self.cleanup()
+
     def one_shot(self) -> None:
         """What a batch user lives on: a session for one command, removed after."""
         image = self.base_image()
@@ -369,8 +388,8 @@ class Bench:
         self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
 
 
-ALL = ["help", "session_list", "create_and_exec", "one_shot", "egress", "keystrokes", "logs", "log_forwarding",
-       "parallel_creates", "binaries"]
+ALL = ["help", "session_list", "create_and_exec", "one_shot", "stop_start", "egress", "keystrokes", "logs",
+       "log_forwarding", "parallel_creates", "binaries"]
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""mc session: create, list, show, connect, exec, logs, close; and the bare ``mc`` shorthand."""
+"""mc session: create, list, show, connect, exec, logs, stop, start, close; and the bare ``mc`` shorthand."""
 
 from __future__ import annotations
 
@@ -340,6 +340,56 @@ def close(
         render.say("no sessions to close")
 
 
+@app.command(name="stop")
+def stop_sessions(
+    *sessions: str,
+    output: Annotated[Output, Parameter(alias="-o")] = "table",
+) -> None:
+    """Stop sessions and keep them: their files, mounts and persistent config stay; start brings them back.
+
+    Parameters
+    ----------
+    sessions
+        Session ids (or unique prefixes, or names).
+    output
+        table or json (the sessions stopped).
+    """
+    stopped = context.backend().stop(list(sessions))
+    if output == "json":
+        render.emit_json([s.to_dict() for s in stopped])
+        return
+    for s in stopped:
+        render.say(f"stopped {s.id}")
+
+
+@app.command(name="start")
+def start_sessions(
+    *sessions: str,
+    no_wait: Annotated[bool, Parameter(negative="")] = False,
+    output: Annotated[Output, Parameter(alias="-o")] = "table",
+) -> None:
+    """Start stopped sessions again (same ids); their init runs again.
+
+    Parameters
+    ----------
+    sessions
+        Session ids (or unique prefixes, or names).
+    no_wait
+        Return once started, without waiting for the init to finish.
+    output
+        table or json (the sessions started).
+    """
+    backend = context.backend()
+    started = backend.start(list(sessions))
+    if not no_wait:
+        started = [backend.wait_ready(s.id) for s in started]
+    if output == "json":
+        render.emit_json([s.to_dict() for s in started])
+        return
+    for s in started:
+        render.say(f"started {s.id}")
+
+
 @app.command
 def connect(session: str) -> int:
     """Open an interactive shell (or the driver's connect command) in a session.
@@ -416,6 +466,7 @@ def stop() -> int:
 
     control = Path("/run/mc/control")
     if not control.exists():
-        raise InvalidArgument("mc stop ends the session it runs in; on the host use mc session close ID")
+        raise InvalidArgument("mc stop ends the session it runs in; on the host use mc session stop ID "
+                              "(or close ID)")
     control.write_text("stop\n")
     return 0

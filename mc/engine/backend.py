@@ -38,6 +38,13 @@ class Backend(Protocol):
     def close_all(self, *, kill: bool = False) -> builtins.list[Session]:
         """Close every session of the caller's own."""
 
+    def stop(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        """Stop sessions and keep them (their filesystem, mounts, persistent config); ``start`` brings
+        them back."""
+
+    def start(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        """Start stopped sessions again (same ids; their init runs again: see ``wait_ready``)."""
+
     def wait_ready(self, ref: str) -> Session:
         """Block until the session's init finished; raise with the reason when it failed."""
 

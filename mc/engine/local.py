@@ -356,16 +356,17 @@ class LocalBackend:
         return tuple(servers), notes
 
     @contextlib.contextmanager
-    def _room(self, container: str) -> Iterator[None]:
+    def _room(self, container: str, owner: str = "") -> Iterator[None]:
         """Room for a new session of this owner's, within the owner's cap. The check and the
         reservation are one step under the owner's lock, so the cap holds against parallel calls;
         the launch itself runs outside it, so one owner's creates still run side by side."""
-        owner = self.scope.owner
+        owners = (owner,) if owner else self.scope.owners
+        owner = owner or self.scope.owner
         with self._owner_lock(owner):
             making = self._making.setdefault(owner, set())
             cap = self.settings.max_sessions_per_owner
             if cap:
-                live = {s.container for s in self._ps(self.scope.owners)
+                live = {s.container for s in self._ps(owners)
                         if s.status in ("running", "created", "restarting")} | making
                 if len(live) >= cap:
                     raise PermissionDenied(f"you have {len(live)} sessions running, the most this server allows; "
@@ -381,7 +382,8 @@ class LocalBackend:
         """Remove the network mc made for ``owner``'s sessions (mcd) when no session uses it and
         none is being made (it is made again on demand)."""
         with self._owner_lock(owner):
-            if not self._making.get(owner):
+            # a stopped session keeps its network: docker would not start it again without
+            if not self._making.get(owner) and not self._ps((owner,)):
                 from mc.engine.networks import prune_owner_network
 
                 prune_owner_network(self.docker, owner)
@@ -392,14 +394,45 @@ class LocalBackend:
 
     # -- close -------------------------------------------------------------------------------
     def close(self, refs: builtins.list[str], *, kill: bool = False) -> builtins.list[Session]:
+        chosen = self._chosen(refs, "close, or --all")
+        self.remove(chosen, kill=kill)
+        return chosen
+
+    def _chosen(self, refs: builtins.list[str], verb: str) -> builtins.list[Session]:
         if not refs:
-            raise InvalidArgument("give session ids to close, or --all")
+            raise InvalidArgument(f"give session ids to {verb}")
         if len(refs) > MAX_REFS:
             raise InvalidArgument(f"at most {MAX_REFS} sessions at once")
         sessions = self._ps(self.scope.listing_owners())
         chosen = {s.id: s for s in (resolve_ref(sessions, ref, self.scope) for ref in dict.fromkeys(refs))}
-        self.remove(builtins.list(chosen.values()), kill=kill)
         return builtins.list(chosen.values())
+
+    # -- stop / start ----------------------------------------------------------------------------
+    def stop(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        """Stop sessions and keep them (their filesystem, mounts, networks): see mc.engine.lifecycle."""
+        from mc.engine import lifecycle
+
+        chosen = self._chosen(refs, "stop")
+        for session in chosen:
+            lifecycle.check_stoppable(session)
+        lifecycle.stop(self.docker, chosen)
+        return self._refreshed(chosen)
+
+    def start(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        """Start stopped sessions again (within the owner's cap); their init runs again (wait_ready)."""
+        from mc.engine import lifecycle
+
+        chosen = self._chosen(refs, "start")
+        for session in chosen:
+            lifecycle.check_startable(session)
+        for session in chosen:
+            with self._room(session.container, session.owner):
+                lifecycle.start(self.docker, session, self.settings)
+        return self._refreshed(chosen)
+
+    def _refreshed(self, sessions: builtins.list[Session]) -> builtins.list[Session]:
+        ids = {s.id for s in sessions}
+        return [s for s in self._ps(self.scope.listing_owners()) if s.id in ids]
 
     def close_all(self, *, kill: bool = False) -> builtins.list[Session]:
         sessions = self._ps(self.scope.own_owners())
@@ -507,6 +540,7 @@ class LocalBackend:
         session = self.get(ref)
         if session.status == "failed":
             raise McError(failure_reason(self.docker, session) or not_running(session))
+        _check_running(session)
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive,
                          terminal=terminal)
         result = self.docker.attached(*argv, stdin=stdin, tee=tee)
@@ -578,6 +612,7 @@ class LocalBackend:
 
         checks.check_command(command)
         session = self.get(ref)
+        _check_running(session)
         exec_id = new_exec_id()
         rows, cols = clamp_size(*size) if tty and size else (0, 0)
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive or tty,
@@ -668,6 +703,13 @@ class EventStream:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def _check_running(session: Session) -> None:
+    """A command goes into a running session only (a stopped one says how to start it)."""
+    if session.status in ("stopped", "exited", "created", "dead"):
+        hint = f": mc session start {session.id}" if session.status == "stopped" else ""
+        raise Conflict(not_running(session) + hint)
 
 
 def _data_dir() -> Path:

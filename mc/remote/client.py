@@ -139,6 +139,18 @@ class RemoteBackend:
         return [convert.session_from_pb(s) for s in resp.sessions]
 
     @_call
+    def stop(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        resp = self.session_stub.Stop(session_pb2.StopRequest(sessions=refs), timeout=SLOW_TIMEOUT,
+                                      metadata=self._meta())
+        return [convert.session_from_pb(s) for s in resp.sessions]
+
+    @_call
+    def start(self, refs: builtins.list[str]) -> builtins.list[Session]:
+        resp = self.session_stub.Start(session_pb2.StartRequest(sessions=refs), timeout=SLOW_TIMEOUT,
+                                       metadata=self._meta())
+        return [convert.session_from_pb(s) for s in resp.sessions]
+
+    @_call
     def wait_ready(self, ref: str) -> Session:
         resp = self.session_stub.WaitReady(session_pb2.WaitReadyRequest(session=ref), timeout=SLOW_TIMEOUT,
                                            metadata=self._meta())

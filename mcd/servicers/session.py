@@ -67,6 +67,18 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         return session_pb2.CloseResponse(sessions=[session_to_pb(s) for s in closed])
 
     @unary
+    def Stop(self, request: session_pb2.StopRequest, context: grpc.ServicerContext) -> session_pb2.StopResponse:
+        stopped = self.sessions.stop_sessions(self.scope(), list(request.sessions))
+        note(",".join(s.id for s in stopped))
+        return session_pb2.StopResponse(sessions=[session_to_pb(s) for s in stopped])
+
+    @unary
+    def Start(self, request: session_pb2.StartRequest, context: grpc.ServicerContext) -> session_pb2.StartResponse:
+        started = self.sessions.start_sessions(self.scope(), list(request.sessions))
+        note(",".join(s.id for s in started))
+        return session_pb2.StartResponse(sessions=[session_to_pb(s) for s in started])
+
+    @unary
     def WaitReady(self, request: session_pb2.WaitReadyRequest,
                   context: grpc.ServicerContext) -> session_pb2.WaitReadyResponse:
         """Wait for the init; a caller that goes away ends the wait (and its --rm session)."""

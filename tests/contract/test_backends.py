@@ -15,7 +15,7 @@ from mc.engine.local import LocalBackend
 from mc.engine.models import SessionSpec
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings
-from mc.errors import InvalidArgument, McError, NotFound
+from mc.errors import Conflict, InvalidArgument, McError, NotFound
 from tests.mcd_harness import McdProcess, free_port, mcd_env, remove_containers, write_config
 
 pytestmark = pytest.mark.engine
@@ -126,6 +126,28 @@ def test_session_lifecycle(backend, capfd):
     with pytest.raises(NotFound):
         backend.get(s.id)
     assert backend.sessions() == []
+
+
+def test_stop_and_start_keep_the_sessions_files_and_secrets(backend, capfd):
+    s = backend.create(SessionSpec(driver="base", env={"KEPT_SECRET": "kept-value-1"}))
+    backend.wait_ready(s.id)
+    assert backend.run(s.id, "echo kept-file >~/kept.txt").code == 0
+    assert [x.status for x in backend.stop([s.id])] == ["stopped"]
+    assert backend.get(s.id).status == "stopped"
+    with pytest.raises(Conflict, match=r"is not running \(stopped\)"):
+        backend.run(s.id, "true")
+    assert [x.status for x in backend.start([s.id[:6]])] == ["running"]
+    assert backend.wait_ready(s.id).id == s.id
+    capfd.readouterr()
+    assert backend.run(s.id, 'cat ~/kept.txt; printf "%s\\n" "$KEPT_SECRET"').code == 0
+    out, _ = capfd.readouterr()
+    assert out == "kept-file\nkept-value-1\n"
+    with pytest.raises(Conflict, match="already running"):
+        backend.start([s.id])
+    with pytest.raises(NotFound):
+        backend.stop(["nosuchsession"])
+    with pytest.raises(InvalidArgument, match="give session ids"):
+        backend.start([])
 
 
 def test_errors_are_the_same_types(backend):

@@ -10,7 +10,7 @@ on the address the name resolves to, which is then the one connected to.
 A refusal answers 403 with a message that names the host and how to allow it, and is written to
 stdout as one line: ``mc-egress-denied {json}`` (``mc session logs ID --egress`` reads them).
 
-API keys (``/run/mc-egress/keys.json``, read and removed at start: placeholder, value, domains) stay
+API keys (``/run/mc-egress/keys.json``, read at each start: placeholder, value, domains) stay
 here: the session has only the placeholders. TLS to a key's domains is intercepted with this
 proxy's own CA (made when it starts, so one per session; the session fetches its certificate from
 http://mitm.it), and the placeholder is replaced by the key in the request's headers and URL, in
@@ -67,12 +67,12 @@ def refusal(host: str, is_open: bool, domains: tuple[str, ...]) -> str:
 
 
 def load_keys(path: Path = KEYS) -> list[tuple[str, str, tuple[str, ...]]]:
-    """The keys this proxy holds, from a file read once and removed."""
+    """The keys this proxy holds, from a file copied in before its first start (kept, in this
+    container only, for its next start: a stopped session's proxy is started again with it)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return []
-    path.unlink()
     return [(k["placeholder"], k["value"], tuple(d.lower() for d in k["domains"])) for k in data]
 
 

@@ -55,6 +55,16 @@ class SessionServiceStub:
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.CloseRequest.SerializeToString,
                 response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.CloseResponse.FromString,
                 _registered_method=True)
+        self.Stop = channel.unary_unary(
+                '/mc.api.v1.SessionService/Stop',
+                request_serializer=mc_dot_api_dot_v1_dot_session__pb2.StopRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StopResponse.FromString,
+                _registered_method=True)
+        self.Start = channel.unary_unary(
+                '/mc.api.v1.SessionService/Start',
+                request_serializer=mc_dot_api_dot_v1_dot_session__pb2.StartRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StartResponse.FromString,
+                _registered_method=True)
         self.WaitReady = channel.unary_unary(
                 '/mc.api.v1.SessionService/WaitReady',
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.WaitReadyRequest.SerializeToString,
@@ -105,6 +115,23 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stop(self, request, context):
+        """Stop sessions and keep them: their containers' filesystems, mounts and persistent config stay
+        (status STOPPED), and so do the containers beside them (egress proxy, MCP servers), stopped too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Start(self, request, context):
+        """Start stopped sessions again: same ids, what runs beside them first; their init runs again
+        (WaitReady tells when it is done). FAILED_PRECONDITION for a running or a --rm session,
+        RESOURCE_EXHAUSTED beyond the caller's cap of running sessions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WaitReady(self, request, context):
         """Block until the session's init script finished; FAILED_PRECONDITION with the reason when it
         failed.
@@ -150,6 +177,16 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Close,
                     request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.CloseRequest.FromString,
                     response_serializer=mc_dot_api_dot_v1_dot_session__pb2.CloseResponse.SerializeToString,
+            ),
+            'Stop': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stop,
+                    request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StopRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_session__pb2.StopResponse.SerializeToString,
+            ),
+            'Start': grpc.unary_unary_rpc_method_handler(
+                    servicer.Start,
+                    request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StartRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_session__pb2.StartResponse.SerializeToString,
             ),
             'WaitReady': grpc.unary_unary_rpc_method_handler(
                     servicer.WaitReady,
@@ -276,6 +313,60 @@ class SessionService:
             '/mc.api.v1.SessionService/Close',
             mc_dot_api_dot_v1_dot_session__pb2.CloseRequest.SerializeToString,
             mc_dot_api_dot_v1_dot_session__pb2.CloseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stop(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mc.api.v1.SessionService/Stop',
+            mc_dot_api_dot_v1_dot_session__pb2.StopRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_session__pb2.StopResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Start(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mc.api.v1.SessionService/Start',
+            mc_dot_api_dot_v1_dot_session__pb2.StartRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_session__pb2.StartResponse.FromString,
             options,
             channel_credentials,
             insecure,
