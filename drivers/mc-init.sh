@@ -16,7 +16,8 @@
 #  6. run /app/.mc/init.sh (on the first start only), the driver's pre_command and init.command
 # A stopped session that is started again (mc session start) runs all of it again: each step finds
 # what it did before (the user, the links, the clone) and keeps it.
-#  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside);
+#  7. mark the session ready, then wait until it is stopped (docker stop, or `mc stop` inside), its
+#     lifetime ends (MC_DEADLINE: exit 98, and mc closes it) or it is idle (MC_IDLE_TIMEOUT: it stops);
 #     or, for a session made for one command (MC_ONCE, `create --rm --run`), run it and end with
 #     its exit code: the init's own output then goes to /run/mc/init.log, the command's is the output
 # A failing step is logged with its reason and the container exits with code 97 ("failed"); the
@@ -281,7 +282,7 @@ if [ -n "${MC_MCP_WAIT:-}" ]; then
     done
     log "MCP servers up"
 fi
-INITIALIZED=/var/lib/mc/initialized  # the project's init ran: a later start leaves it be
+INITIALIZED=$MC_STATE/initialized  # the project's init ran: a later start leaves it be
 if [ -f /app/.mc/init.sh ] && [ ! -e "$INITIALIZED" ]; then
     log "running /app/.mc/init.sh"
     (cd /app && as_user bash /app/.mc/init.sh) || fail "/app/.mc/init.sh exited with code $?"
@@ -321,6 +322,11 @@ if [ -n "${MC_ONCE:-}" ]; then
         exit 130
     }
     trap stop_command TERM INT HUP
+    if [[ ${MC_DEADLINE:-} =~ ^[0-9]+$ ]]; then  # the command may not outlive the session's lifetime
+        ( sleep $((MC_DEADLINE > EPOCHSECONDS ? MC_DEADLINE - EPOCHSECONDS : 0))
+          echo "[mc-init] lifetime ended: ending the command" >&4
+          kill -TERM $$ ) &
+    fi
     wait "$command_pid"
     exit $?
 fi
@@ -340,7 +346,67 @@ trap stop TERM INT HUP
       # a moment's grace so that `mc stop` itself returns before the session ends
       [ "$line" = stop ] && { sleep 1; kill -TERM $$; break; }
   done ) &
+
+# --- 8. lifetime and idle stop ----------------------------------------------------------------------
+# The session watches itself, so no daemon needs to run for it. At its deadline (MC_DEADLINE, moved
+# by `mc session extend` in $MC_DEADLINE_FILE) it ends with MC_EXPIRED_EXIT, and mc closes it. Idle
+# for MC_IDLE_TIMEOUT seconds it stops (`mc session start` brings it back). Active means: a command
+# that came in through mc-exec (connect, exec, run: MC_ATTACHED) or ssh still runs, even one whose
+# client went away, or the session's processes used more than 2% of a CPU since the last look.
+if [ -n "${MC_DEADLINE:-}" ] && [ ! -e "$MC_DEADLINE_FILE" ]; then
+    mkdir -p "$MC_STATE" && echo "$MC_DEADLINE" >"$MC_DEADLINE_FILE"
+fi
+idle_limit=${MC_IDLE_TIMEOUT:-0}
+[[ $idle_limit =~ ^[0-9]+$ ]] || idle_limit=0
+if [ ! -e "$MC_DEADLINE_FILE" ] && [ "$idle_limit" = 0 ]; then
+    while :; do
+        sleep infinity &
+        wait $!
+    done
+fi
+[ "$idle_limit" -gt 0 ] && log "idle stop after ${idle_limit}s without activity"
+tick=$((idle_limit / 4))
+[ "$tick" -lt 1 ] && tick=1
+[ "$tick" -gt 30 ] && tick=30
+[ "$idle_limit" = 0 ] && tick=30
+cpu_ticks() {  # the CPU time (clock ticks) of the session's processes, this init's own left out
+    local total=0 stat line pid
+    local -a f
+    for stat in /proc/[0-9]*/stat; do
+        pid=${stat#/proc/}
+        pid=${pid%/stat}
+        if [ "$pid" = 1 ] || [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ]; then continue; fi
+        read -r line <"$stat" 2>/dev/null || continue
+        read -ra f <<<"${line##*) }"  # after the command name: state, ppid, ... utime is [11], stime [12]
+        total=$((total + ${f[11]:-0} + ${f[12]:-0}))
+    done
+    echo "$total"
+}
+attached() {  # a command that came in through mc-exec or ssh still runs
+    grep -qsaz -e '^MC_ATTACHED=1$' -e '^SSH_CONNECTION=' /proc/[0-9]*/environ
+}
+last_active=$EPOCHSECONDS
+last_cpu=$(cpu_ticks)
 while :; do
-    sleep infinity &
+    wait_for=$tick
+    deadline=""
+    [ -r "$MC_DEADLINE_FILE" ] && read -r deadline <"$MC_DEADLINE_FILE"
+    if [[ $deadline =~ ^[0-9]+$ ]]; then
+        if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
+            log "lifetime ended: closing the session"
+            exit "$MC_EXPIRED_EXIT"
+        fi
+        [ $((deadline - EPOCHSECONDS)) -lt "$wait_for" ] && wait_for=$((deadline - EPOCHSECONDS))
+    fi
+    sleep "$wait_for" &
     wait $!
+    [ "$idle_limit" -gt 0 ] || continue
+    cpu=$(cpu_ticks)
+    if attached || [ $((cpu - last_cpu)) -gt $((wait_for * 2)) ]; then  # 2% of a CPU: 100 ticks a second
+        last_active=$EPOCHSECONDS
+    elif [ $((EPOCHSECONDS - last_active)) -ge "$idle_limit" ]; then
+        log "idle for $((EPOCHSECONDS - last_active))s: stopping (mc session start ${MC_SESSION_ID:-ID} brings it back)"
+        exit 0
+    fi
+    last_cpu=$cpu
 done

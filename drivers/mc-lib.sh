@@ -10,6 +10,8 @@
 #   secrets/git_ssh_key  secrets/git_token   the project's credentials (MC_GIT_SSH_KEY, MC_GIT_TOKEN)
 #   secrets/mcp          the session's MCP servers in its tool's form (MC_MCP_FILE), for the driver's init
 #   exit code 97         a start step failed (the reason is in /run/mc/failed and the log)
+#   exit code 98         the session's lifetime ended (MC_DEADLINE, then /var/lib/mc/deadline)
+#   /var/lib/mc          kept in the container while it is stopped: initialized, deadline
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 {
@@ -17,6 +19,9 @@
     MC_INCOMING=/run/mc-incoming
     MC_SECRETS=$MC_RUN/secrets
     MC_FAILED_EXIT=97
+    MC_EXPIRED_EXIT=98
+    MC_STATE=/var/lib/mc
+    MC_DEADLINE_FILE=$MC_STATE/deadline
 }
 
 # mc_read_env FILE ARRAY: the valid KEY=VALUE records of FILE into the array ARRAY. Names are

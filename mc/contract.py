@@ -27,6 +27,9 @@ GIT_TOKEN_FILE = "git_token"
 CA_BUNDLE = f"{RUN_DIR}/ca-bundle.pem"  # with an egress proxy holding keys: the trusted CAs and its own
 MCP_FILE = "mcp"  # the session's MCP servers in its tool's form (mc.engine.mcpwire), for the driver's init
 FAILED_EXIT = 97  # mc-init.sh's exit code when a start step fails
+EXPIRED_EXIT = 98  # mc-init.sh's exit code when the session's lifetime ended (it is then closed)
+STATE_DIR = "/var/lib/mc"  # in the container's layer (kept while stopped): initialized, deadline
+DEADLINE_FILE = f"{STATE_DIR}/deadline"  # the end of the session's lifetime, Unix seconds (mc session extend)
 EXEC = "/usr/local/bin/mc-exec"
 SIGNAL = "/usr/local/bin/mc-signal"
 

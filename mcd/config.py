@@ -24,6 +24,10 @@ sessions:
   cpus: "2"
   memory: 4g
   max_per_user: 10                 # live sessions per user (0: no cap)
+  max_lifetime: 8h                 # a session is closed this long after its creation (a client may ask
+                                   # for less with --ttl, and extend up to this); default: none
+  idle_timeout: 1h                 # a session without activity this long stops (start brings it back);
+                                   # default 1h, 0 for never; a client may ask for another
   networks: [team-db]              # existing networks users may join (none unless listed)
   mcp_images: ["registry.example.com/mcp/*"]  # images users may run as MCP servers (none unless listed)
   egress:                          # what sessions may reach: open (direct; the default), any (any public
@@ -60,11 +64,14 @@ KNOWN: dict[str, set[str]] = {
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
     "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
-                 "mcp_images", "egress"},
+                 "mcp_images", "egress", "max_lifetime", "idle_timeout"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
 TOP = {*KNOWN, "drivers", "state_dir"}
+
+
+DEFAULT_IDLE_TIMEOUT = 3600  # mcd stops idle sessions after an hour unless told otherwise
 
 
 @dataclass
@@ -101,6 +108,8 @@ class ServiceConfig:
     cpus: str = ""
     memory: str = ""
     max_per_user: int = 10
+    max_lifetime: int = 0  # seconds; 0: none
+    idle_timeout: int = DEFAULT_IDLE_TIMEOUT  # seconds; 0: never
     networks: list[str] = field(default_factory=list)
     mcp_images: list[str] = field(default_factory=list)
     egress: tuple[str, ...] | None = None  # None: open; ("*",): any public name through the proxy; names
@@ -240,6 +249,8 @@ def load(path: str | None) -> ServiceConfig:
         source=where,
     )
     _egress(cfg, sessions.get("egress"), r)
+    cfg.max_lifetime = _duration(sessions, "max_lifetime", r, 0)
+    cfg.idle_timeout = _duration(sessions, "idle_timeout", r, DEFAULT_IDLE_TIMEOUT)
     _providers(cfg, logging.get("providers"), r)
     _check_limits(cfg, r)
     drivers = data.get("drivers") or []
@@ -306,6 +317,21 @@ def _providers(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
                                               where)
             except InvalidArgument as exc:
                 raise InvalidArgument(f"{r.where}: {exc}") from None
+
+
+def _duration(section: dict, key: str, r: _Reader, default: int) -> int:
+    """sessions.KEY: a duration (30m, 8h, 1d, seconds; 0 for none)."""
+    from mc.engine.checks import parse_duration
+
+    value = section.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise r.fail(f"sessions.{key}", "a duration such as 30m, 8h or 1d (0 for none)")
+    try:
+        return parse_duration(str(value), f"sessions.{key}")
+    except InvalidArgument:
+        raise r.fail(f"sessions.{key}", "a duration such as 30m, 8h or 1d (0 for none)") from None
 
 
 def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:

@@ -39,8 +39,8 @@ OPEN_METHODS = {
 }
 STREAMS = {"/mc.api.v1.SessionService/Attach", "/mc.api.v1.SessionService/Logs"}
 # What is written to the audit table (besides the log line every call gets).
-AUDITED = {"Create", "Close", "Stop", "Start", "WaitReady", "Attach", "Logs", "Get", "Add", "Update", "Remove",
-           "Callback", "PollDevice", "Logout"}
+AUDITED = {"Create", "Close", "Stop", "Start", "Extend", "WaitReady", "Attach", "Logs", "Get", "Add", "Update",
+           "Remove", "Callback", "PollDevice", "Logout"}
 
 
 @dataclass

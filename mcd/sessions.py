@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mc.contract import EXPIRED_EXIT
 from mc.engine.backend import Warn
 from mc.engine.local import EventStream, LocalBackend
 from mc.engine.models import Session, SessionSpec
@@ -96,6 +97,9 @@ class TrackedSessions:
     def start_sessions(self, scope: Scope, refs: list[str]) -> list[Session]:
         return self.engine.scoped(scope).start(refs)
 
+    def extend(self, scope: Scope, ref: str, seconds: int) -> Session:
+        return self.engine.scoped(scope).extend(ref, seconds)
+
     def end(self, session: Session) -> None:
         """Remove a session created for one command (--rm), now that the command is over."""
         with contextlib.suppress(McError):
@@ -114,7 +118,8 @@ class TrackedSessions:
             went = self.db.reconcile(live)
             if went:
                 log.info(json.dumps({"event": "reconciled", "gone": went}))
-            leftovers = [s for s in live if s.remove_on_exit and s.status in ("stopped", "failed", "exited")]
+            leftovers = [s for s in live if s.status == "expired"
+                         or (s.remove_on_exit and s.status in ("stopped", "failed", "exited"))]
             if leftovers:
                 self._close(leftovers, kill=True)
             orphans = self.engine.prune_sidecars(live)
@@ -139,6 +144,8 @@ class TrackedSessions:
                         return
                     if event.time_ns:
                         self._since = f"{event.time_ns // 1_000_000_000}.{event.time_ns % 1_000_000_000:09d}"
+                    if event.action == "die" and event.exit_code == EXPIRED_EXIT:
+                        self._expired(event.session_id)
                     if event.action == "destroy":
                         try:
                             self.db.mark_gone(event.owner, event.session_id)
@@ -156,6 +163,15 @@ class TrackedSessions:
                     log.info(json.dumps({"event": "engine reached"}))
                     self.on_engine(True)
                     break
+
+    def _expired(self, session_id: str) -> None:
+        """A session whose lifetime ended (its init ended it): close it."""
+        try:
+            session = self.engine.scoped(Scope.system()).get(session_id)
+            self._close([session], kill=True)
+            log.info(json.dumps({"event": "lifetime ended", "session": session_id, "owner": session.owner}))
+        except McError as exc:
+            log.warning(json.dumps({"event": "closing an expired session failed", "error": str(exc)}))
 
     def stop(self) -> None:
         self._stopping.set()

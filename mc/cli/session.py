@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -133,6 +134,8 @@ def create(
     default_mcps: Annotated[bool, Parameter(negative="--no-default-mcps")] = True,
     allow_domain: Annotated[list[str] | None, Parameter(negative="")] = None,
     egress_exact: bool = False,
+    ttl: str = "",
+    idle_timeout: str = "",
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> int:
     """Create a session from a driver and connect to it (or run a command in it).
@@ -186,6 +189,11 @@ def create(
     egress_exact
         Only the --allow-domain names and the MCP servers' hosts, not defaults.egress or what the
         driver needs (none: no egress at all).
+    ttl
+        Its lifetime (90s, 30m, 2h, 1d): it is closed then (mc session extend ID moves it).
+    idle_timeout
+        Stop it after this long without activity (0: never; default: sessions.idle_timeout);
+        mc session start brings it back.
     output
         table (talk on stderr) or json (the session as JSON on stdout).
     """
@@ -221,8 +229,20 @@ def create(
         ssh=ssh,
         ssh_public_key=_ssh_public_key(ssh_key) if ssh else "",
         remove_on_exit=rm and run is not None,
+        ttl=checks.parse_duration(ttl, "--ttl") if ttl else 0,
+        idle_timeout=_idle_timeout(idle_timeout, remote, config),
     )
     return _create_and_attach(spec, connect=connect, run=run, rm=rm, output=output)
+
+
+def _idle_timeout(value: str, remote: bool, config: Any) -> int | None:
+    """--idle-timeout, else (locally) sessions.idle_timeout; None: the engine's default (mcd's)."""
+    from mc.engine import checks
+
+    if value:
+        return checks.parse_duration(value, "--idle-timeout")
+    configured = "" if remote else (config.get("sessions.idle_timeout") or "")
+    return checks.parse_duration(configured, "sessions.idle_timeout") if configured else None
 
 
 def quick(target: str | None) -> int:
@@ -279,6 +299,10 @@ def list_(*, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None
 def _status(session: Session) -> str:
     if session.status in ("exited",) and session.exit_code is not None:
         return f"exited ({session.exit_code})"
+    if session.deadline and session.status in ("running", "stopped"):
+        from mc.engine.checks import format_duration
+
+        return f"{session.status}, {format_duration(session.deadline - int(time.time()))} left"
     return session.status
 
 
@@ -299,6 +323,12 @@ def show(session: str, *, output: Annotated[Output, Parameter(alias="-o")] = "ta
         render.emit_json(data)
         return
     data["logs"] = "docker (mc session logs)" + (f" and {found.logs}" if found.logs else "")
+    from mc.engine.checks import format_duration
+
+    data["deadline"] = (f"{_when(found.deadline)} ({format_duration(found.deadline - int(time.time()))} left; "
+                        f"mc session extend {found.id} DURATION)") if found.deadline else "none"
+    data["idle_timeout"] = (f"stops after {format_duration(found.idle_timeout)} without activity"
+                            if found.idle_timeout else "never stops by itself")
     egress = found.egress
     data["egress"] = ("direct (no policy)" if egress is None else "any public name, through its proxy" if "*" in egress
                       else ", ".join(egress) + " (through its proxy)" if egress else "none (no way out)")
@@ -360,6 +390,33 @@ def stop_sessions(
         return
     for s in stopped:
         render.say(f"stopped {s.id}")
+
+
+@app.command
+def extend(session: str, duration: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Let a session live longer (see create --ttl).
+
+    Parameters
+    ----------
+    session
+        Session id (or unique prefix, or name).
+    duration
+        How much longer: 90s, 30m, 2h, 1d (from now when its lifetime has passed).
+    output
+        table or json (the session).
+    """
+    from mc.engine import checks
+
+    extended = context.backend().extend(session, checks.parse_duration(duration, "extend"))
+    if output == "json":
+        render.emit_json(extended.to_dict())
+        return
+    render.say(f"session {extended.id} now lives until {_when(extended.deadline)} "
+               f"({checks.format_duration(extended.deadline - int(time.time()))} from now)")
+
+
+def _when(epoch: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
 @app.command(name="start")

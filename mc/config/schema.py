@@ -61,6 +61,8 @@ KEYS: dict[str, Key] = {
         Key("services.anthropic.api_key", str, "", "Anthropic API key (ANTHROPIC_API_KEY)"),
         Key("services.openrouter.api_key", str, "", "OpenRouter API key (OPENROUTER_API_KEY)"),
         Key("services.google.api_key", str, "", "Google API key (GOOGLE_API_KEY)"),
+        Key("sessions.idle_timeout", str, "", "stop a session after this long without activity (30m, 2h; "
+            "0 or empty: never); create --idle-timeout overrides"),
         Key("logging.fluentd.url", str, "", "Fluentd collector every session's output also goes to "
             "(host:port, tcp://host:port or unix:///path); empty: none"),
         Key("logging.fluentd.tag", str, "", "its tag: letters, digits, . _ - and {session} {owner} {driver} "

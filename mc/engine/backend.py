@@ -45,6 +45,9 @@ class Backend(Protocol):
     def start(self, refs: builtins.list[str]) -> builtins.list[Session]:
         """Start stopped sessions again (same ids; their init runs again: see ``wait_ready``)."""
 
+    def extend(self, ref: str, seconds: int) -> Session:
+        """Move a session's deadline later, within the configured maximum lifetime."""
+
     def wait_ready(self, ref: str) -> Session:
         """Block until the session's init finished; raise with the reason when it failed."""
 

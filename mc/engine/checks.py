@@ -35,6 +35,38 @@ def parse_env(items: list[str]) -> dict[str, str]:
     return env
 
 
+MAX_DURATION = 366 * 86400  # the longest lifetime, idle timeout or extension anyone may ask for
+_DURATION = re.compile(r"^(?:(\d{1,6})d)?(?:(\d{1,7})h)?(?:(\d{1,9})m)?(?:(\d{1,10})s?)?$")
+
+
+def parse_duration(text: str, what: str) -> int:
+    """``2h``, ``90m``, ``1h30m``, ``1d``, ``45s`` or plain seconds, as seconds; ``what`` names the
+    option in the one-line error."""
+    m = _DURATION.match(text.strip().lower())
+    if not text.strip() or not m or not any(m.groups()):
+        raise InvalidArgument(f"{what} {text!r}: expected a duration such as 90s, 30m, 2h, 1h30m or 1d")
+    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    return check_duration(days * 86400 + hours * 3600 + minutes * 60 + seconds, what, allow_zero=True)
+
+
+def check_duration(seconds: int, what: str, *, allow_zero: bool = False) -> int:
+    """A duration a caller gave (seconds), within 0 (when allowed) or 1 s and 366 days."""
+    if not (0 if allow_zero else 1) <= seconds <= MAX_DURATION:
+        raise InvalidArgument(f"{what}: expected {'0 or ' if allow_zero else ''}1s to 366d, got {seconds}s")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """``1h30m`` (``45s`` under a minute; days as ``1d2h``)."""
+    if seconds < 60:
+        return f"{max(seconds, 0)}s"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text or "0s"
+
+
 MAX_ARGS = 4096
 MAX_COMMAND = 256 * 1024
 

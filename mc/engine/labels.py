@@ -18,6 +18,8 @@ SIDECAR_OF = "mc.sidecar-of"  # on a container beside a session (an MCP server, 
 # proxy): the session it serves; removed with it
 LOGS = "mc.logs"  # where its output goes besides docker's own log: "fluentd ADDRESS, langfuse URL", or ""
 EGRESS = "mc.egress"  # the domains a session with an egress policy may reach, comma-separated ("*": open)
+DEADLINE = "mc.deadline"  # when its lifetime ends, Unix seconds, as created ("" for none; extend moves it later)
+IDLE = "mc.idle"  # seconds idle before it stops by itself ("" for never)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

@@ -11,13 +11,16 @@ docker would otherwise refuse the start, looking for the old network's id.
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mc import contract
 from mc.docker import DockerError
 from mc.docker.errors import first_line
-from mc.engine import labels
+from mc.engine import checks, labels
 from mc.engine.networks import ensure_network
-from mc.errors import Conflict, McError, NotFound
+from mc.errors import Conflict, InvalidArgument, McError, NotFound
 
 if TYPE_CHECKING:
     from mc.docker import Docker
@@ -37,6 +40,8 @@ def check_stoppable(session: Session) -> None:
 
 def check_startable(session: Session) -> None:
     check_stoppable(session)
+    if session.deadline and session.deadline <= time.time():
+        raise Conflict(f"session {session.id}: its lifetime has ended; mc session extend {session.id} DURATION first")
     if session.status in ("running", "restarting"):
         raise Conflict(f"session {session.id} is already running")
     if session.status == "paused":
@@ -109,3 +114,56 @@ def _rejoin(docker: Docker, container: str, session: Session, settings: EngineSe
         ensure_network(docker, name, owner, internal=internal, isolated=isolated)
         docker.run("network", "disconnect", "-f", name, container, check=False, timeout=30)
         docker.run("network", "connect", name, container, timeout=30)
+
+
+# -- lifetimes ---------------------------------------------------------------------------------------
+# A session's deadline is its label (as created) and, once extended, the file the session's own
+# init reads (DEADLINE_FILE, in its container) and a record here (labels cannot change): one small
+# file per extended session under the engine's state directory, removed with the session.
+
+def _record(state_dir: Path, session_id: str) -> Path:
+    return state_dir / "deadlines" / session_id
+
+
+def extended(state_dir: Path, session_id: str) -> int:
+    """The deadline an extension set (0 for none)."""
+    try:
+        return int(_record(state_dir, session_id).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def extend(docker: Docker, session: Session, seconds: int, max_lifetime: int, state_dir: Path) -> int:
+    """Move the deadline ``seconds`` later (from now when it has passed), never beyond ``max_lifetime``
+    after the creation; write it into the container (running or stopped) and record it. Returns it."""
+    from datetime import datetime
+
+    from mc.engine.environment import dir_tar
+
+    if not session.deadline:
+        raise Conflict(f"session {session.id} has no lifetime to extend (give --ttl when creating it)")
+    check_stoppable(session)
+    if session.status == "expired":
+        raise Conflict(f"session {session.id} has expired (it is being closed)")
+    deadline = max(session.deadline, int(time.time())) + seconds
+    if max_lifetime and session.created:
+        born = int(datetime.fromisoformat(session.created).timestamp())
+        if deadline > born + max_lifetime:
+            left = born + max_lifetime - max(session.deadline, int(time.time()))
+            raise InvalidArgument(f"extend {checks.format_duration(seconds)}: sessions here live at most "
+                                  f"{checks.format_duration(max_lifetime)}; this one may get "
+                                  f"{checks.format_duration(max(left, 0))} more")
+    content = {Path(contract.DEADLINE_FILE).name: f"{deadline}\n".encode()}
+    docker.run("cp", "-", f"{session.container}:/", input=dir_tar(contract.STATE_DIR, content, 0o755, 0o644),
+               timeout=30)
+    record = _record(state_dir, session.id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(f"{deadline}\n")
+    tmp.replace(record)
+    return deadline
+
+
+def forget_deadlines(state_dir: Path, session_ids: list[str]) -> None:
+    for sid in session_ids:
+        _record(state_dir, sid).unlink(missing_ok=True)

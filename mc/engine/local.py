@@ -124,6 +124,12 @@ class LocalBackend:
             sessions = [s for s in sessions if s.owner in owners]
         if any(s.egress is not None and s.running for s in sessions):
             self._proxied_ports(sessions)
+        if any(s.deadline for s in sessions):
+            from mc.engine.lifecycle import extended
+
+            for s in sessions:
+                if s.deadline:
+                    s.deadline = max(s.deadline, extended(self._state_dir(), s.id))
         sessions.sort(key=lambda s: s.created)
         return sessions
 
@@ -147,7 +153,12 @@ class LocalBackend:
         return ["--filter", f"label={labels.INSTANCE}={self.settings.instance}"] if self.settings.instance else []
 
     def sessions(self) -> builtins.list[Session]:
-        return self._ps(self.scope.listing_owners())
+        found = self._ps(self.scope.listing_owners())
+        expired = [s for s in found if s.status == "expired"]
+        if expired and not self.scope.multi_user:  # local mode closes them here (mcd as they end)
+            self.remove(expired, kill=True)
+            found = [s for s in found if s.status != "expired"]
+        return found
 
     def get(self, ref: str) -> Session:
         return resolve_ref(self._ps(self.scope.listing_owners()), ref, self.scope)
@@ -430,6 +441,19 @@ class LocalBackend:
                 lifecycle.start(self.docker, session, self.settings)
         return self._refreshed(chosen)
 
+    def extend(self, ref: str, seconds: int) -> Session:
+        """Move a session's deadline ``seconds`` later (from now when it has passed), within the
+        configured maximum lifetime counted from its creation."""
+        from mc.engine import lifecycle
+
+        seconds = checks.check_duration(seconds, "extend")
+        session = self.get(ref)
+        lifecycle.extend(self.docker, session, seconds, self.settings.max_lifetime, self._state_dir())
+        return self.get(session.id)
+
+    def _state_dir(self) -> Path:
+        return self.settings.state_dir or self.settings.data_root or _data_dir()
+
     def _refreshed(self, sessions: builtins.list[Session]) -> builtins.list[Session]:
         ids = {s.id for s in sessions}
         return [s for s in self._ps(self.scope.listing_owners()) if s.id in ids]
@@ -451,6 +475,11 @@ class LocalBackend:
         beside = [s.id for s in sessions if s.mcps or s.egress is not None]
         if beside:
             self.remove_sidecars(beside)
+        lived = [s.id for s in sessions if s.deadline]
+        if lived:
+            from mc.engine.lifecycle import forget_deadlines
+
+            forget_deadlines(self._state_dir(), lived)
         if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace")
             real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
@@ -694,8 +723,10 @@ class EventStream:
                 attrs = (event.get("Actor") or {}).get("Attributes") or {}
                 sid = attrs.get(labels.SESSION)
                 if sid:
+                    code = attrs.get("exitCode")
                     yield SessionEvent(str(event.get("Action") or event.get("status") or ""), sid,
-                                       attrs.get(labels.OWNER, ""), int(event.get("timeNano") or 0))
+                                       attrs.get(labels.OWNER, ""), int(event.get("timeNano") or 0),
+                                       int(code) if isinstance(code, str) and code.isdigit() else None)
         finally:
             self.close()
 

@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 # What `mc session list` shows. "stopped": ended by a stop (mc stop, docker stop, exit 0/143);
-# "failed": its init failed (exit 97); "exited": anything else ended it; "gone": its container
-# vanished behind mcd's back. Docker's own "restarting", "paused" and "dead" pass through.
-Status = Literal["created", "running", "stopped", "failed", "exited", "gone", "restarting", "paused", "dead",
-                 "other"]
+# "failed": its init failed (exit 97); "expired": its lifetime ended (exit 98; mc closes it);
+# "exited": anything else ended it; "gone": its container vanished behind mcd's back. Docker's own
+# "restarting", "paused" and "dead" pass through.
+Status = Literal["created", "running", "stopped", "failed", "expired", "exited", "gone", "restarting", "paused",
+                 "dead", "other"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class SessionSpec:
     allow_domains: builtins.list[str] = field(default_factory=builtins.list)  # --allow-domain: an egress
     # policy (the session's only way out is a proxy that lets these names through)
     egress_exact: bool = False  # only allow_domains: not the defaults, the driver's or the MCP servers' hosts
+    ttl: int = 0  # seconds it lives (then closed); 0: the configured maximum, or forever
+    idle_timeout: int | None = None  # seconds idle before it stops; None: the configured default; 0: never
 
 
 @dataclass
@@ -90,6 +93,8 @@ class Session:
     mcps: builtins.list[str] = field(default_factory=builtins.list)  # its MCP servers
     logs: str = ""  # where its output goes besides docker's own log ("fluentd tcp://host:port"), or ""
     egress: builtins.list[str] | None = None  # None: no policy; else the names it may reach (["*"]: any public one)
+    deadline: int = 0  # when its lifetime ends (Unix seconds), 0: never
+    idle_timeout: int = 0  # seconds idle before it stops by itself, 0: never
 
     @property
     def running(self) -> bool:
@@ -121,6 +126,7 @@ class SessionEvent:
     session_id: str
     owner: str
     time_ns: int = 0
+    exit_code: int | None = None  # with ``die``
 
 
 @dataclass(frozen=True)

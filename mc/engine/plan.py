@@ -227,6 +227,18 @@ def persist_mount(settings: EngineSettings, scope: Scope, key: str, persist_root
     return Mount("volume", contract.CONFIG_DIR, volume, owner_label=scope.volume_owner), None
 
 
+def _lifetime(spec: SessionSpec, settings: EngineSettings, once: bool) -> tuple[int, int]:
+    """(lifetime, idle timeout) in seconds, 0 for none: the caller's within the configured maximum,
+    else the configured ones. A session for one command is never idle: it ends with its command."""
+    ttl = checks.check_duration(spec.ttl, "--ttl", allow_zero=True)
+    if settings.max_lifetime and ttl > settings.max_lifetime:
+        raise InvalidArgument(f"--ttl {checks.format_duration(ttl)}: sessions here live at most "
+                              f"{checks.format_duration(settings.max_lifetime)}")
+    idle = settings.idle_timeout if spec.idle_timeout is None else spec.idle_timeout
+    idle = checks.check_duration(idle, "--idle-timeout", allow_zero=True)
+    return ttl or settings.max_lifetime, 0 if once else idle
+
+
 def _limits(spec: SessionSpec, settings: EngineSettings) -> tuple[int, str, str]:
     """(pids, cpus, memory): the caller's, else the defaults; with caps, never above them."""
     default = settings.limits
@@ -387,6 +399,14 @@ def plan_session(
         session_labels[labels.LOGS] = ", ".join(goes_to)
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
+    ttl, idle = _lifetime(spec, settings, bool(once))
+    if ttl:
+        from datetime import datetime
+
+        deadline = int(datetime.fromisoformat(created).timestamp()) + ttl
+        session_labels[labels.DEADLINE] = env["MC_DEADLINE"] = str(deadline)
+    if idle:
+        session_labels[labels.IDLE] = env["MC_IDLE_TIMEOUT"] = str(idle)
     return SessionPlan(
         session_id=session_id, container=container, image=image, hostname=spec.name or container,
         network=network, network_owner=owner if network != settings.network else "",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mc.contract import FAILED_EXIT
+from mc.contract import EXPIRED_EXIT, FAILED_EXIT
 from mc.engine import labels
 from mc.engine.models import Port, Session, Status
 from mc.engine.scope import Scope
@@ -22,7 +22,7 @@ LABEL_FIELDS = {
     "id": labels.SESSION, "name": labels.NAME, "driver": labels.DRIVER, "project": labels.PROJECT,
     "mount": labels.MOUNT, "created": labels.CREATED, "owner": labels.OWNER, "user": labels.USER,
     "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE, "mcps": labels.MCPS,
-    "egress": labels.EGRESS, "logs": labels.LOGS,
+    "egress": labels.EGRESS, "logs": labels.LOGS, "deadline": labels.DEADLINE, "idle": labels.IDLE,
 }
 LIST_FORMAT = (
     '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
@@ -37,6 +37,8 @@ def status_of(state: str, exit_code: int | None) -> Status:
     if state == "exited":
         if exit_code == FAILED_EXIT:
             return "failed"
+        if exit_code == EXPIRED_EXIT:
+            return "expired"
         return "stopped" if exit_code in STOP_EXITS else "exited"
     return _STATES.get(state, "other")
 
@@ -73,7 +75,13 @@ def session_from_row(row: dict[str, Any]) -> Session:
         mcps=[n for n in (row.get("mcps") or "").split(",") if n],
         logs=row.get("logs") or "",
         egress=None if not row.get("egress") else [d for d in row["egress"].split(",") if d and d != "-"],
+        deadline=_number(row.get("deadline")),
+        idle_timeout=_number(row.get("idle")),
     )
+
+
+def _number(value: object) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
 
 
 def ports_of(row_ports: str) -> list[Port]:

@@ -52,4 +52,7 @@ class EngineSettings:
     egress_ca: tuple[str, ...] = ()  # CA certificate files egress proxies trust upstream, besides the system's
     fluentd: Fluentd | None = None  # a collector every session's output also goes to
     langfuse: Langfuse | None = None  # a project that gets a trace of each connect/run/exec, and the tools' spans
+    max_lifetime: int = 0  # seconds: the longest a session lives, and its lifetime unless it asks for less (0: none)
+    idle_timeout: int = 0  # seconds idle before a session stops, unless it asks otherwise (0: never)
+    state_dir: Path | None = None  # what the engine keeps besides labels (extended deadlines); default: the data dir
     instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

@@ -151,6 +151,14 @@ class RemoteBackend:
         return [convert.session_from_pb(s) for s in resp.sessions]
 
     @_call
+    def extend(self, ref: str, seconds: int) -> Session:
+        if not 0 < seconds < 2**32:
+            raise InvalidArgument(f"extend: expected 1s to 366d, got {seconds}s")
+        resp = self.session_stub.Extend(session_pb2.ExtendRequest(session=ref, seconds=seconds),
+                                        timeout=UNARY_TIMEOUT, metadata=self._meta())
+        return convert.session_from_pb(resp.session)
+
+    @_call
     def wait_ready(self, ref: str) -> Session:
         resp = self.session_stub.WaitReady(session_pb2.WaitReadyRequest(session=ref), timeout=SLOW_TIMEOUT,
                                            metadata=self._meta())

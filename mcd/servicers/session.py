@@ -79,6 +79,12 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         return session_pb2.StartResponse(sessions=[session_to_pb(s) for s in started])
 
     @unary
+    def Extend(self, request: session_pb2.ExtendRequest, context: grpc.ServicerContext) -> session_pb2.ExtendResponse:
+        session = self.sessions.extend(self.scope(), request.session, request.seconds)
+        note(session.id, f"deadline {session.deadline}")
+        return session_pb2.ExtendResponse(session=session_to_pb(session))
+
+    @unary
     def WaitReady(self, request: session_pb2.WaitReadyRequest,
                   context: grpc.ServicerContext) -> session_pb2.WaitReadyResponse:
         """Wait for the init; a caller that goes away ends the wait (and its --rm session)."""

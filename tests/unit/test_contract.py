@@ -23,6 +23,9 @@ def test_paths_and_exit_code_agree():
     assert _shell("MC_INCOMING") == contract.INCOMING_DIR
     assert _shell("MC_SECRETS") == contract.SECRETS_DIR
     assert int(_shell("MC_FAILED_EXIT")) == contract.FAILED_EXIT
+    assert int(_shell("MC_EXPIRED_EXIT")) == contract.EXPIRED_EXIT
+    assert _shell("MC_STATE") == contract.STATE_DIR
+    assert _shell("MC_DEADLINE_FILE").replace("$MC_STATE", contract.STATE_DIR) == contract.DEADLINE_FILE
     assert f"$MC_SECRETS/{contract.ENV_FILE}" in LIB
 
 

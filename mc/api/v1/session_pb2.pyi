@@ -18,6 +18,7 @@ class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SESSION_STATUS_EXITED: _ClassVar[SessionStatus]
     SESSION_STATUS_GONE: _ClassVar[SessionStatus]
     SESSION_STATUS_OTHER: _ClassVar[SessionStatus]
+    SESSION_STATUS_EXPIRED: _ClassVar[SessionStatus]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -26,6 +27,7 @@ SESSION_STATUS_FAILED: SessionStatus
 SESSION_STATUS_EXITED: SessionStatus
 SESSION_STATUS_GONE: SessionStatus
 SESSION_STATUS_OTHER: SessionStatus
+SESSION_STATUS_EXPIRED: SessionStatus
 
 class Port(_message.Message):
     __slots__ = ("container_port", "host_ip", "host_port")
@@ -38,7 +40,7 @@ class Port(_message.Message):
     def __init__(self, container_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., host_port: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs")
+    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs", "deadline", "idle_timeout")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +55,8 @@ class Session(_message.Message):
     EGRESS_FIELD_NUMBER: _ClassVar[int]
     EGRESS_POLICY_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     driver: str
@@ -67,10 +71,12 @@ class Session(_message.Message):
     egress: _containers.RepeatedScalarFieldContainer[str]
     egress_policy: bool
     logs: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ...) -> None: ...
+    deadline: int
+    idle_timeout: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ..., deadline: _Optional[int] = ..., idle_timeout: _Optional[int] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
-    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact")
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact", "ttl_seconds", "idle_timeout_seconds")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +102,8 @@ class SessionSpec(_message.Message):
     DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
     ALLOW_DOMAINS_FIELD_NUMBER: _ClassVar[int]
     EGRESS_EXACT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     driver: str
     name: str
     project: str
@@ -114,7 +122,9 @@ class SessionSpec(_message.Message):
     default_model: str
     allow_domains: _containers.RepeatedScalarFieldContainer[str]
     egress_exact: bool
-    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ..., allow_domains: _Optional[_Iterable[str]] = ..., egress_exact: _Optional[bool] = ...) -> None: ...
+    ttl_seconds: int
+    idle_timeout_seconds: int
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ..., allow_domains: _Optional[_Iterable[str]] = ..., egress_exact: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., idle_timeout_seconds: _Optional[int] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
     __slots__ = ("spec",)
@@ -179,6 +189,20 @@ class StopResponse(_message.Message):
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[Session]
     def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ...) -> None: ...
+
+class ExtendRequest(_message.Message):
+    __slots__ = ("session", "seconds")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    seconds: int
+    def __init__(self, session: _Optional[str] = ..., seconds: _Optional[int] = ...) -> None: ...
+
+class ExtendResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class StartRequest(_message.Message):
     __slots__ = ("sessions",)

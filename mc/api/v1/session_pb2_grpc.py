@@ -60,6 +60,11 @@ class SessionServiceStub:
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.StopRequest.SerializeToString,
                 response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StopResponse.FromString,
                 _registered_method=True)
+        self.Extend = channel.unary_unary(
+                '/mc.api.v1.SessionService/Extend',
+                request_serializer=mc_dot_api_dot_v1_dot_session__pb2.ExtendRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ExtendResponse.FromString,
+                _registered_method=True)
         self.Start = channel.unary_unary(
                 '/mc.api.v1.SessionService/Start',
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.StartRequest.SerializeToString,
@@ -118,6 +123,14 @@ class SessionServiceServicer:
     def Stop(self, request, context):
         """Stop sessions and keep them: their containers' filesystems, mounts and persistent config stay
         (status STOPPED), and so do the containers beside them (egress proxy, MCP servers), stopped too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Extend(self, request, context):
+        """Move a session's deadline later by `seconds` (from now when it has passed), within the server's
+        maximum lifetime counted from its creation. FAILED_PRECONDITION for a session without one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -182,6 +195,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Stop,
                     request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.StopRequest.FromString,
                     response_serializer=mc_dot_api_dot_v1_dot_session__pb2.StopResponse.SerializeToString,
+            ),
+            'Extend': grpc.unary_unary_rpc_method_handler(
+                    servicer.Extend,
+                    request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ExtendRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_session__pb2.ExtendResponse.SerializeToString,
             ),
             'Start': grpc.unary_unary_rpc_method_handler(
                     servicer.Start,
@@ -340,6 +358,33 @@ class SessionService:
             '/mc.api.v1.SessionService/Stop',
             mc_dot_api_dot_v1_dot_session__pb2.StopRequest.SerializeToString,
             mc_dot_api_dot_v1_dot_session__pb2.StopResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Extend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mc.api.v1.SessionService/Extend',
+            mc_dot_api_dot_v1_dot_session__pb2.ExtendRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_session__pb2.ExtendResponse.FromString,
             options,
             channel_credentials,
             insecure,

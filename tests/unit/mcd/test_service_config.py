@@ -36,6 +36,8 @@ def test_url_passwords_are_masked_anywhere(value):
     ("drivers: [{name: goose, image: monadical/mc-goose:latest}]\n", "drivers[0].image"),
     ("server: {port: 3000, tls: {cert: a, key: b}}\n", "requires an auth section"),
     ("sessions: {egress: {allow: everything}}\n", "sessions.egress.allow: expected open, any"),
+    ("sessions: {max_lifetime: soon}\n", "sessions.max_lifetime: expected a duration"),
+    ("sessions: {idle_timeout: [1h]}\n", "sessions.idle_timeout: expected a duration"),
     ("sessions: {egress: {allow: [10.0.0.1]}}\n", "sessions.egress.allow: expected domain names"),
     ("sessions: {egress: {allow: any, widen: yes-please}}\n", "sessions.egress.widen"),
     ("sessions: {egress: {alow: any}}\n", "sessions.egress: expected a mapping with allow"),
@@ -119,3 +121,19 @@ def test_the_egress_policy(tmp_path, text, egress, widen):
     settings = engine_settings(load(str(path)))
     assert (settings.egress, settings.egress_widen) == (egress, widen)
     assert settings.egress_network == ("out" if "network" in text else "mc-egress")
+
+
+@pytest.mark.parametrize(("text", "lifetime", "idle"), [
+    ("", 0, 3600), ("sessions: {max_lifetime: 8h, idle_timeout: 30m}\n", 8 * 3600, 1800),
+    ("sessions: {idle_timeout: 0}\n", 0, 0), ("sessions: {max_lifetime: 90}\n", 90, 3600),
+])
+def test_lifetimes_and_idle_stop(tmp_path, text, lifetime, idle):
+    from mcd.config import load
+    from mcd.server import engine_settings
+
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text(text)
+    c = load(str(cfg))
+    assert (c.max_lifetime, c.idle_timeout) == (lifetime, idle)
+    settings = engine_settings(c)
+    assert (settings.max_lifetime, settings.idle_timeout) == (lifetime, idle)
