@@ -23,6 +23,7 @@ sessions:
   pids_limit: 4096                 # limits are maxima: a client may ask for less, never more
   cpus: "2"
   memory: 4g
+  storage: 20g                     # the most a session's own files may take (the engine must support it)
   max_per_user: 10                 # live sessions per user (0: no cap)
   max_lifetime: 8h                 # a session is closed this long after its creation (a client may ask
                                    # for less with --ttl, and extend up to this); default: none
@@ -64,7 +65,7 @@ KNOWN: dict[str, set[str]] = {
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
     "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
-                 "mcp_images", "egress", "max_lifetime", "idle_timeout"},
+                 "mcp_images", "egress", "max_lifetime", "idle_timeout", "storage"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
@@ -109,6 +110,7 @@ class ServiceConfig:
     memory: str = ""
     max_per_user: int = 10
     max_lifetime: int = 0  # seconds; 0: none
+    storage: str = ""  # the most a session's own files may take (default and maximum); "": none
     idle_timeout: int = DEFAULT_IDLE_TIMEOUT  # seconds; 0: never
     networks: list[str] = field(default_factory=list)
     mcp_images: list[str] = field(default_factory=list)
@@ -238,6 +240,7 @@ def load(path: str | None) -> ServiceConfig:
         pids_limit=r.integer(sessions, "pids_limit", "sessions", 4096, 1),
         cpus=r.string(sessions, "cpus", "sessions"),
         memory=r.string(sessions, "memory", "sessions"),
+        storage=r.string(sessions, "storage", "sessions"),
         max_per_user=r.integer(sessions, "max_per_user", "sessions", 10),
         networks=r.strings(sessions, "networks", "sessions"),
         mcp_images=r.strings(sessions, "mcp_images", "sessions"),
@@ -361,13 +364,14 @@ def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
 
 
 def _check_limits(cfg: ServiceConfig, r: _Reader) -> None:
-    from mc.engine.checks import check_cpus, check_memory
+    from mc.engine.checks import check_cpus, check_memory, check_storage
 
-    for key, check in (("cpus", check_cpus), ("memory", check_memory)):
+    for key, check in (("cpus", check_cpus), ("memory", check_memory), ("storage", check_storage)):
         try:
             check(getattr(cfg, key))
         except InvalidArgument:
-            raise r.fail(f"sessions.{key}", "a limit like 2 (cpus) or 4g (memory)") from None
+            raise r.fail(f"sessions.{key}", "a limit like 2 (cpus), 4g (memory) or 20g (storage, 256m or more)") \
+                from None
 
 
 def _auth(r: _Reader, auth: dict[str, Any]) -> AuthConfig:

@@ -80,7 +80,8 @@ def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
     """The engine as mcd runs it: no host access, limits as maxima, a network per owner."""
     return EngineSettings(
         network=cfg.network, extra_ca=tuple(cfg.extra_ca_certs), uid=cfg.uid, gid=cfg.gid,
-        default_driver=cfg.default_driver, limits=Limits(cfg.cpus, cfg.memory, cfg.pids_limit), limits_are_caps=True,
+        default_driver=cfg.default_driver, limits=Limits(cfg.cpus, cfg.memory, cfg.pids_limit, cfg.storage),
+        limits_are_caps=True,
         max_sessions_per_owner=cfg.max_per_user, host_access=False, allowed_networks=tuple(cfg.networks),
         mcp_images=tuple(cfg.mcp_images), egress=cfg.egress, egress_widen=cfg.egress_widen,
         egress_network=cfg.egress_network, egress_ca=tuple(cfg.egress_ca), network_per_owner=True,

@@ -63,7 +63,7 @@ def settings_from_config(config: Config) -> EngineSettings:
         gid=os.getgid(),
         default_driver=config.get("defaults.driver") or "goose",
         limits=Limits(config.get("defaults.cpus") or "", config.get("defaults.memory") or "",
-                      config.get("defaults.pids_limit") or 4096),
+                      config.get("defaults.pids_limit") or 4096, config.get("defaults.storage") or ""),
         egress=tuple(config.get("defaults.egress") or ()) or None,
         egress_network=config.get("docker.egress_network") or "mc-egress",
         egress_ca=tuple(config.get("docker.egress_ca_certs") or ()),

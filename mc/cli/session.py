@@ -136,6 +136,7 @@ def create(
     egress_exact: bool = False,
     ttl: str = "",
     idle_timeout: str = "",
+    storage: str = "",
     output: Annotated[Output, Parameter(alias="-o")] = "table",
 ) -> int:
     """Create a session from a driver and connect to it (or run a command in it).
@@ -191,6 +192,9 @@ def create(
         driver needs (none: no egress at all).
     ttl
         Its lifetime (90s, 30m, 2h, 1d): it is closed then (mc session extend ID moves it).
+    storage
+        The most its own files may take, e.g. 10g (where the engine can enforce it; default:
+        defaults.storage).
     idle_timeout
         Stop it after this long without activity (0: never; default: sessions.idle_timeout);
         mc session start brings it back.
@@ -231,6 +235,7 @@ def create(
         remove_on_exit=rm and run is not None,
         ttl=checks.parse_duration(ttl, "--ttl") if ttl else 0,
         idle_timeout=_idle_timeout(idle_timeout, remote, config),
+        storage=storage,
     )
     return _create_and_attach(spec, connect=connect, run=run, rm=rm, output=output)
 

@@ -53,6 +53,8 @@ KEYS: dict[str, Key] = {
         Key("defaults.cpus", str, "", "CPU limit of a session (e.g. 2 or 1.5); empty: none"),
         Key("defaults.memory", str, "", "memory limit of a session (e.g. 4g); empty: none"),
         Key("defaults.pids_limit", int, 4096, "maximum number of processes in a session"),
+        Key("defaults.storage", str, "", "the most a session's own files may take (e.g. 10g), where the engine "
+            "can enforce it; empty: none"),
         Key("services.langfuse.url", str, "", "Langfuse project that gets a trace of each connect/run/exec and "
             "the tools' spans (never the session's keys); empty: none"),
         Key("services.langfuse.public_key", str, "", "Langfuse public key"),

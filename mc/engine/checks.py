@@ -153,12 +153,24 @@ def check_name(name: str) -> str:
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
-def memory_bytes(value: str) -> int:
+def memory_bytes(value: str, what: str = "--memory") -> int:
     """``512m``, ``4g``, ``1.5g`` (docker's units) in bytes."""
     m = re.match(r"^(\d{1,12})(\.\d{1,6})?([bkmgBKMG]?)$", value)
     if not m:
-        raise InvalidArgument(f"--memory {value[:40]!r}: expected a size like 512m or 4g")
+        raise InvalidArgument(f"{what} {value[:40]!r}: expected a size like 512m or 4g")
     return int(float(m.group(1) + (m.group(2) or "")) * _UNITS[m.group(3).lower()])
+
+
+MIN_STORAGE = 256 * 1024**2  # below this a session's own image may not fit in its limit
+
+
+def check_storage(value: str) -> str:
+    """``--storage``: a size like 10g, at least 256m and at most 64t."""
+    if value:
+        size = memory_bytes(value, "--storage")
+        if not MIN_STORAGE <= size <= 64 * 1024**4:
+            raise InvalidArgument(f"--storage {value}: expected 256m to 64t")
+    return value
 
 
 def check_memory(value: str) -> str:

@@ -19,6 +19,7 @@ SIDECAR_OF = "mc.sidecar-of"  # on a container beside a session (an MCP server, 
 LOGS = "mc.logs"  # where its output goes besides docker's own log: "fluentd ADDRESS, langfuse URL", or ""
 EGRESS = "mc.egress"  # the domains a session with an egress policy may reach, comma-separated ("*": open)
 DEADLINE = "mc.deadline"  # when its lifetime ends, Unix seconds, as created ("" for none; extend moves it later)
+STORAGE = "mc.storage"  # the most its own files may take (docker's --storage-opt size), or ""
 IDLE = "mc.idle"  # seconds idle before it stops by itself ("" for never)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 

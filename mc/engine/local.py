@@ -75,6 +75,7 @@ class LocalBackend:
         self._owner_locks: dict[str, threading.Lock] = {}
         self._making: dict[str, set[str]] = {}
         self._locks_lock = threading.Lock()
+        self._storage_why: str | None = None  # why the engine cannot limit storage ("" it can), once asked
 
     @property
     def catalog(self) -> DriverCatalog:
@@ -322,10 +323,29 @@ class LocalBackend:
             persist_root=settings.data_root or _data_dir(), once=once, mcps=mcps, salt=secrets.token_bytes(16),
         )
         check_networks(self.docker, (*plan.extra_networks, *(plan.egress.networks if plan.egress else ())))
+        if plan.storage and (why := self._storage_unsupported()):
+            raise InvalidArgument(f"--storage: this engine cannot limit a session's storage ({why}); that needs "
+                                  "overlay2 on xfs with pquota, btrfs, zfs or devicemapper")
         if warn is not None:
             for warning in (*notes, *plan.warnings):
                 warn(warning)
         return plan, driver
+
+    def _storage_unsupported(self) -> str:
+        """"" when the engine can limit a container's storage (--storage-opt size), else what it runs on."""
+        if self._storage_why is None:
+            import json
+
+            out = self.docker.text("info", "--format", "{{.Driver}}|{{json .DriverStatus}}", timeout=30)
+            driver, _, status = out.strip().partition("|")
+            try:
+                facts = {str(k): str(v) for k, v in json.loads(status or "[]") or []}
+            except ValueError:
+                facts = {}
+            backing = facts.get("Backing Filesystem", "")
+            able = driver in ("btrfs", "zfs", "devicemapper") or (driver.startswith("overlay") and backing == "xfs")
+            self._storage_why = "" if able else f"storage driver {driver}" + (f" on {backing}" if backing else "")
+        return self._storage_why
 
     def _helper_image(self, name: str, progress: Progress | None, build: bool = True) -> str:
         """One of mc's own images (drivers/_images/NAME, tagged mc-NAME:HASH), built on first use;

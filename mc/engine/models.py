@@ -68,6 +68,7 @@ class SessionSpec:
     # policy (the session's only way out is a proxy that lets these names through)
     egress_exact: bool = False  # only allow_domains: not the defaults, the driver's or the MCP servers' hosts
     ttl: int = 0  # seconds it lives (then closed); 0: the configured maximum, or forever
+    storage: str = ""  # the most its own files may take (10g), where the engine can enforce it; "": the default
     idle_timeout: int | None = None  # seconds idle before it stops; None: the configured default; 0: never
 
 
@@ -94,6 +95,7 @@ class Session:
     logs: str = ""  # where its output goes besides docker's own log ("fluentd tcp://host:port"), or ""
     egress: builtins.list[str] | None = None  # None: no policy; else the names it may reach (["*"]: any public one)
     deadline: int = 0  # when its lifetime ends (Unix seconds), 0: never
+    storage: str = ""  # the most its own files may take ("" for no limit)
     idle_timeout: int = 0  # seconds idle before it stops by itself, 0: never
 
     @property

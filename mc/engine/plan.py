@@ -143,6 +143,7 @@ class SessionPlan:
     pids_limit: int
     cpus: str
     memory: str
+    storage: str = ""  # docker's --storage-opt size=, or "" for none
     log_options: tuple[str, ...] = ()  # docker's log driver and its options (a collector), or docker's default
     persist_dir: Path | None = None  # a local directory mounted at /mc-config (made before, removed on failure)
     owner: str = ""
@@ -185,6 +186,8 @@ class SessionPlan:
             args += ["--cpus", self.cpus]
         if self.memory:
             args += ["--memory", self.memory]
+        if self.storage:
+            args += ["--storage-opt", f"size={self.storage}"]
         for key, value in self.labels.items():
             args += ["--label", f"{key}={value}"]
         for key, value in self.env.items():
@@ -225,6 +228,15 @@ def persist_mount(settings: EngineSettings, scope: Scope, key: str, persist_root
         return Mount("bind", contract.CONFIG_DIR, str(directory)), directory
     volume = f"mc-config-{persist_key_hash(scope.volume_owner + chr(0) + key)}"
     return Mount("volume", contract.CONFIG_DIR, volume, owner_label=scope.volume_owner), None
+
+
+def _storage(spec: SessionSpec, settings: EngineSettings) -> str:
+    """The caller's storage limit, else the default; with caps, never above it."""
+    storage = checks.check_storage(spec.storage) or checks.check_storage(settings.limits.storage)
+    default = settings.limits.storage
+    if settings.limits_are_caps and default and checks.memory_bytes(storage) > checks.memory_bytes(default):
+        raise PermissionDenied(f"--storage {storage}: this server allows at most {default}")
+    return storage
 
 
 def _lifetime(spec: SessionSpec, settings: EngineSettings, once: bool) -> tuple[int, int]:
@@ -399,6 +411,9 @@ def plan_session(
         session_labels[labels.LOGS] = ", ".join(goes_to)
     if settings.instance:
         session_labels[labels.INSTANCE] = settings.instance
+    storage = _storage(spec, settings)
+    if storage:
+        session_labels[labels.STORAGE] = storage
     ttl, idle = _lifetime(spec, settings, bool(once))
     if ttl:
         from datetime import datetime
@@ -412,7 +427,8 @@ def plan_session(
         network=network, network_owner=owner if network != settings.network else "",
         extra_networks=extra_networks, labels=session_labels, env=env, secret_files=files, mounts=tuple(mounts),
         ports=tuple(ports), caps=SESSION_CAPS + (SSH_CAPS if spec.ssh else ()),
-        pids_limit=pids, cpus=cpus, memory=memory, log_options=log_options, persist_dir=persist_dir, owner=owner,
+        pids_limit=pids, cpus=cpus, memory=memory, storage=storage, log_options=log_options, persist_dir=persist_dir,
+        owner=owner,
         auto_remove=bool(once),
         warnings=tuple(warnings), sidecars=sidecars, egress=egress, relay=relay,
     )

@@ -23,6 +23,7 @@ LABEL_FIELDS = {
     "mount": labels.MOUNT, "created": labels.CREATED, "owner": labels.OWNER, "user": labels.USER,
     "connect": labels.CONNECT, "ssh": labels.SSH, "rm": labels.REMOVE, "mcps": labels.MCPS,
     "egress": labels.EGRESS, "logs": labels.LOGS, "deadline": labels.DEADLINE, "idle": labels.IDLE,
+    "storage": labels.STORAGE,
 }
 LIST_FORMAT = (
     '{"container":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}'
@@ -77,6 +78,7 @@ def session_from_row(row: dict[str, Any]) -> Session:
         egress=None if not row.get("egress") else [d for d in row["egress"].split(",") if d and d != "-"],
         deadline=_number(row.get("deadline")),
         idle_timeout=_number(row.get("idle")),
+        storage=row.get("storage") or "",
     )
 
 

@@ -20,6 +20,7 @@ class Limits:
     cpus: str = ""  # e.g. "1.5"; "" for none
     memory: str = ""  # e.g. "4g"; "" for none
     pids: int = 4096
+    storage: str = ""  # the most a session's own files may take, e.g. "10g"; "" for none (needs an engine that can)
 
 
 @dataclass(frozen=True)

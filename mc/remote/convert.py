@@ -42,7 +42,7 @@ def session_to_pb(s: Session) -> session_pb2.Session:
         project=s.project, created=s.created, owner=s.owner, ssh=s.ssh, container=s.container,
         ports=[session_pb2.Port(container_port=p.container_port, host_ip=p.host_ip, host_port=p.host_port)
                for p in s.ports], egress=s.egress or [], egress_policy=s.egress is not None, logs=s.logs,
-        deadline=s.deadline, idle_timeout=s.idle_timeout,
+        deadline=s.deadline, idle_timeout=s.idle_timeout, storage=s.storage,
     )
     if s.exit_code is not None:
         msg.exit_code = s.exit_code
@@ -55,7 +55,7 @@ def session_from_pb(m: session_pb2.Session) -> Session:
         created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
         ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
         owner=m.owner, ssh=m.ssh, egress=list(m.egress) if m.egress_policy else None, logs=m.logs,
-        deadline=m.deadline, idle_timeout=m.idle_timeout,
+        deadline=m.deadline, idle_timeout=m.idle_timeout, storage=m.storage,
     )
 
 
@@ -65,7 +65,7 @@ def spec_to_pb(s: SessionSpec) -> session_pb2.SessionSpec:
         cpus=s.cpus, memory=s.memory, pids_limit=s.pids_limit, ssh=s.ssh, ssh_public_key=s.ssh_public_key,
         remove_on_exit=s.remove_on_exit, model=s.model, default_model=s.default_model, mcps=s.mcps,
         default_mcps=s.default_mcps, allow_domains=s.allow_domains, egress_exact=s.egress_exact,
-        ttl_seconds=s.ttl, idle_timeout_seconds=s.idle_timeout,
+        ttl_seconds=s.ttl, idle_timeout_seconds=s.idle_timeout, storage=s.storage,
     )
 
 
@@ -78,6 +78,7 @@ def spec_from_pb(m: session_pb2.SessionSpec) -> SessionSpec:
         default_model=m.default_model, mcps=list(m.mcps),
         default_mcps=list(m.default_mcps), allow_domains=list(m.allow_domains), egress_exact=m.egress_exact,
         ttl=m.ttl_seconds, idle_timeout=m.idle_timeout_seconds if m.HasField("idle_timeout_seconds") else None,
+        storage=m.storage,
     )
 
 

@@ -40,7 +40,7 @@ class Port(_message.Message):
     def __init__(self, container_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., host_port: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs", "deadline", "idle_timeout")
+    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs", "deadline", "idle_timeout", "storage")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Session(_message.Message):
     LOGS_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     driver: str
@@ -73,10 +74,11 @@ class Session(_message.Message):
     logs: str
     deadline: int
     idle_timeout: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ..., deadline: _Optional[int] = ..., idle_timeout: _Optional[int] = ...) -> None: ...
+    storage: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ..., deadline: _Optional[int] = ..., idle_timeout: _Optional[int] = ..., storage: _Optional[str] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
-    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact", "ttl_seconds", "idle_timeout_seconds")
+    __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact", "ttl_seconds", "idle_timeout_seconds", "storage")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +106,7 @@ class SessionSpec(_message.Message):
     EGRESS_EXACT_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FIELD_NUMBER: _ClassVar[int]
     driver: str
     name: str
     project: str
@@ -124,7 +127,8 @@ class SessionSpec(_message.Message):
     egress_exact: bool
     ttl_seconds: int
     idle_timeout_seconds: int
-    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ..., allow_domains: _Optional[_Iterable[str]] = ..., egress_exact: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., idle_timeout_seconds: _Optional[int] = ...) -> None: ...
+    storage: str
+    def __init__(self, driver: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., cpus: _Optional[str] = ..., memory: _Optional[str] = ..., pids_limit: _Optional[int] = ..., ssh: _Optional[bool] = ..., ssh_public_key: _Optional[str] = ..., remove_on_exit: _Optional[bool] = ..., model: _Optional[str] = ..., mcps: _Optional[_Iterable[str]] = ..., default_mcps: _Optional[_Iterable[str]] = ..., default_model: _Optional[str] = ..., allow_domains: _Optional[_Iterable[str]] = ..., egress_exact: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., idle_timeout_seconds: _Optional[int] = ..., storage: _Optional[str] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
     __slots__ = ("spec",)
