@@ -334,7 +334,10 @@ fi
 rm -f "$RUN/control"
 mkfifo -m 0600 "$RUN/control"
 chown "$MC_UID:$MC_GID" "$RUN/control"
-log "session ready"  # logged first: mc reads it to know that a command's 97 is the command's own
+idle_limit=${MC_IDLE_TIMEOUT:-0}
+[[ $idle_limit =~ ^[0-9]+$ ]] || idle_limit=0
+[ "$idle_limit" -gt 0 ] && log "idle stop after ${idle_limit}s without activity"
+log "session ready"  # logged before the ready file, and last: mc reads it to know that a 97 is the command's own
 touch "$RUN/ready"
 
 stop() {
@@ -356,15 +359,12 @@ trap stop TERM INT HUP
 if [ -n "${MC_DEADLINE:-}" ] && [ ! -e "$MC_DEADLINE_FILE" ]; then
     mkdir -p "$MC_STATE" && echo "$MC_DEADLINE" >"$MC_DEADLINE_FILE"
 fi
-idle_limit=${MC_IDLE_TIMEOUT:-0}
-[[ $idle_limit =~ ^[0-9]+$ ]] || idle_limit=0
 if [ ! -e "$MC_DEADLINE_FILE" ] && [ "$idle_limit" = 0 ]; then
     while :; do
         sleep infinity &
         wait $!
     done
 fi
-[ "$idle_limit" -gt 0 ] && log "idle stop after ${idle_limit}s without activity"
 tick=$((idle_limit / 4))
 [ "$tick" -lt 1 ] && tick=1
 [ "$tick" -gt 30 ] && tick=30
