@@ -22,7 +22,8 @@ log = logging.getLogger("mcd.audit")
 
 # The event a call is, by its method (the servicer may say better: connect or exec, login).
 EVENTS = {"SessionService/Create": "create", "SessionService/Close": "close", "SessionService/Stop": "stop",
-          "SessionService/Start": "start", "SessionService/Extend": "extend", "SessionService/Attach": "attach",
+          "SessionService/Start": "start", "SessionService/Extend": "extend",
+          "SessionService/Forward": "forward", "SessionService/Attach": "attach",
           "SessionService/Logs": "logs", "SessionService/WaitReady": "wait", "SessionService/Get": "show",
           "AuthService/Callback": "login", "AuthService/PollDevice": "login", "AuthService/Logout": "logout",
           "ProjectService/Add": "project add", "ProjectService/Update": "project update",

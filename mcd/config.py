@@ -9,6 +9,7 @@ server:
   max_concurrent_rpcs: 64          # authenticated calls at once (health checks are not counted)
   max_open_calls: 16               # calls of the login flow at once (they need no token)
   max_streams_per_user: 16         # attaches and followed logs one user may hold open
+  max_forwards_per_user: 32        # forwarded connections (port-forward, ssh) one user may hold open
 docker: {socket: /var/run/docker.sock, network: mc-network}
 auth:                              # OIDC (see README); omit for a single-user unix socket
   issuer: https://idp.example/application/o/mc/
@@ -59,7 +60,8 @@ from mc.engine.logfwd import Fluentd, Langfuse
 from mc.errors import InvalidArgument
 
 KNOWN: dict[str, set[str]] = {
-    "server": {"socket", "host", "port", "tls", "max_concurrent_rpcs", "max_open_calls", "max_streams_per_user"},
+    "server": {"socket", "host", "port", "tls", "max_concurrent_rpcs", "max_open_calls", "max_streams_per_user",
+               "max_forwards_per_user"},
     "docker": {"socket", "network", "extra_ca_certs"},
     "auth": {"issuer", "url", "provider", "client_id", "clientId", "client_secret", "admin_group", "groups_claim",
              "user_claim", "scopes", "audience", "ca_cert"},
@@ -98,6 +100,7 @@ class ServiceConfig:
     max_concurrent_rpcs: int = 64
     max_open_calls: int = 16
     max_streams_per_user: int = 16
+    max_forwards_per_user: int = 32
     docker_socket: str = ""
     network: str = "mc-network"
     auth: AuthConfig | None = None
@@ -230,6 +233,7 @@ def load(path: str | None) -> ServiceConfig:
         max_concurrent_rpcs=r.integer(server, "max_concurrent_rpcs", "server", 64, 1),
         max_open_calls=r.integer(server, "max_open_calls", "server", 16, 1),
         max_streams_per_user=r.integer(server, "max_streams_per_user", "server", 16, 1),
+        max_forwards_per_user=r.integer(server, "max_forwards_per_user", "server", 32, 1),
         docker_socket=r.string(docker, "socket", "docker"),
         network=r.string(docker, "network", "docker", "mc-network"),
         extra_ca_certs=r.strings(docker, "extra_ca_certs", "docker"),

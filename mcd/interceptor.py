@@ -38,9 +38,10 @@ OPEN_METHODS = {
     "/mc.api.v1.AuthService/Logout", "/mc.api.v1.AuthService/StartDevice", "/mc.api.v1.AuthService/PollDevice",
 }
 STREAMS = {"/mc.api.v1.SessionService/Attach", "/mc.api.v1.SessionService/Logs"}
+FORWARDS = {"/mc.api.v1.SessionService/Forward"}  # one stream per forwarded connection: a cap of their own
 # What is written to the audit table (besides the log line every call gets).
-AUDITED = {"Create", "Close", "Stop", "Start", "Extend", "WaitReady", "Attach", "Logs", "Get", "Add", "Update",
-           "Remove", "Callback", "PollDevice", "Logout"}
+AUDITED = {"Create", "Close", "Stop", "Start", "Extend", "WaitReady", "Attach", "Forward", "Logs", "Get", "Add",
+           "Update", "Remove", "Callback", "PollDevice", "Logout"}
 
 
 @dataclass
@@ -75,23 +76,28 @@ class Slots:
     a cap on each user's long streams. ``take`` answers at once (no waiting); ``release`` may be
     called more than once."""
 
-    def __init__(self, total: int, open_calls: int, streams_per_user: int) -> None:
+    def __init__(self, total: int, open_calls: int, streams_per_user: int, forwards_per_user: int = 32) -> None:
         self.total, self.open_calls, self.streams_per_user = total, open_calls, streams_per_user
+        self.forwards_per_user = forwards_per_user
         self._lock = threading.Lock()
         self._used = {"auth": 0, "open": 0}
-        self._streams: dict[str, int] = {}
+        self._streams: dict[tuple[str, str], int] = {}
 
-    def take(self, pool: str, user: str, stream: bool) -> Callable[[], None] | str:
-        """A release function, or why there is no room."""
+    def take(self, pool: str, user: str, stream: str = "") -> Callable[[], None] | str:
+        """A release function, or why there is no room. ``stream``: "stream" (an attach, a followed
+        log) or "forward" (a forwarded connection) counts against that cap of the user's."""
+        key = (user, stream)
         with self._lock:
             limit = self.open_calls if pool == "open" else self.total
             if self._used[pool] >= limit:
                 return "the server is busy: too many calls at once; try again shortly"
-            if stream and self._streams.get(user, 0) >= self.streams_per_user:
+            if stream == "stream" and self._streams.get(key, 0) >= self.streams_per_user:
                 return f"at most {self.streams_per_user} open attaches and followed logs per user"
+            if stream == "forward" and self._streams.get(key, 0) >= self.forwards_per_user:
+                return f"at most {self.forwards_per_user} forwarded connections at once per user"
             self._used[pool] += 1
             if stream:
-                self._streams[user] = self._streams.get(user, 0) + 1
+                self._streams[key] = self._streams.get(key, 0) + 1
         done = [False]
 
         def release() -> None:
@@ -101,11 +107,11 @@ class Slots:
                 done[0] = True
                 self._used[pool] -= 1
                 if stream:
-                    left = self._streams[user] - 1
+                    left = self._streams[key] - 1
                     if left:
-                        self._streams[user] = left
+                        self._streams[key] = left
                     else:
-                        del self._streams[user]
+                        del self._streams[key]
 
         return release
 
@@ -133,7 +139,7 @@ class CallInterceptor(grpc.ServerInterceptor):
             return handler
         metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
         pool = "open" if method in OPEN_METHODS else "auth"
-        stream = method in STREAMS
+        stream = "stream" if method in STREAMS else "forward" if method in FORWARDS else ""
 
         def wrap(behavior: Callable[..., Any], streaming_response: bool) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:

@@ -109,7 +109,8 @@ class Daemon:
 
             self.auth = Authenticator(config.auth)
         self.guard = StreamGuard(self.auth.revoked if self.auth is not None else None)
-        self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user)
+        self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user,
+                           config.max_forwards_per_user)
         self.health = Health()
         self.audit_forward: AuditForward | None = None
         if config.fluentd is not None:

@@ -103,6 +103,16 @@ class Bench:
         for i in range(0, len(ids), 100):
             sh(["docker", "rm", "-f", *[x.decode() for x in ids[i:i + 100]]], check=False)
 
+    def httpd_driver(self) -> Path:
+        """A driver with python3 (its http.server), for the port-forward benchmark."""
+        drv = self.tmp / "httpd"
+        drv.mkdir(exist_ok=True)
+        (drv / "Dockerfile").write_text("FROM debian:bookworm-slim\nRUN apt-get update && "
+                                        "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+                                        "python3 && rm -rf /var/lib/apt/lists/*\n")
+        (drv / "mc-driver.yaml").write_text("name: httpd\n")
+        return drv
+
     def start_mcd(self) -> str:
         if self.mcd is None:
             from mc.projects.crypto import generate_key
@@ -119,7 +129,7 @@ class Bench:
                 "server": {"socket": str(d / "mcd.sock"), "max_concurrent_rpcs": 128},
                 "sessions": {"max_per_user": 0},  # the parallel creates are one user's
                 "database": {"path": str(d / "mcd.db")},
-                "drivers": [{"name": "loud", "path": str(drv)}],
+                "drivers": [{"name": "loud", "path": str(drv)}, {"name": "httpd", "path": str(self.httpd_driver())}],
             }))
             env = {**self.env, "PROJECT_ENCRYPTION_KEY": generate_key()}
             self.mcd = subprocess.Popen([PY, "-m", "mcd", "serve", "--config", str(d / "mc-service.yaml")], env=env,
@@ -204,6 +214,58 @@ class Bench:
                                                          "--", "true")))
         self.row("session start of a stopped session vs create (init done)", statistics.median(starts),
                  statistics.median(creates), "< 1x")
+        self.cleanup()
+
+    def port_forward(self) -> None:
+        """A 100 MB download from an HTTP server in a session: through `mc session port-forward` (locally
+        and through mcd) vs the same bytes piped out by `docker exec`, and vs a direct connection to the
+        session's address on the server."""
+        import re
+        import urllib.request
+
+        drv = self.httpd_driver()
+        serve = ("mkdir -p /tmp/www && head -c 100000000 /dev/zero >/tmp/www/big && "
+                 "(cd /tmp/www && nohup python3 -m http.server 8000 >/dev/null 2>&1 &) && "
+                 "for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null && break; sleep 0.1; done")
+        s = json.loads(self.mc("session", "create", "--driver", str(drv), "--no-connect", "-o", "json").stdout)
+        self.mc("session", "exec", s["id"], "--", "bash", "-c", serve)
+        address = sh(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                      s["container"]]).stdout.decode().split()[0]
+
+        def fetch(url: str) -> None:
+            with urllib.request.urlopen(url, timeout=120) as resp:
+                while resp.read(1 << 20):
+                    pass
+
+        def forwarded(remote: tuple[str, ...], sid: str) -> tuple[subprocess.Popen, int]:
+            proc = subprocess.Popen([*MC, *remote, "session", "port-forward", sid, "0:8000"], env=self.env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            assert proc.stderr is not None
+            port = int(re.search(r":(\d+) -> session", proc.stderr.readline()).group(1))
+            return proc, port
+
+        proc, port = forwarded((), s["id"])
+        piped = lambda: sh(["docker", "exec", s["container"], "cat", "/tmp/www/big"])  # noqa: E731
+        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"), piped, max(3, self.reps // 2))
+        self.row("100 MB through local port-forward vs docker exec cat", ours, floor, "informative",
+                 ratio=floor / ours, note="ratio = throughput")
+        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"),
+                                 lambda: fetch(f"http://{address}:8000/big"), max(3, self.reps // 2))
+        self.row("100 MB through local port-forward vs a direct connection", ours, floor, "informative",
+                 ratio=floor / ours, note="ratio = throughput")
+        proc.terminate()
+        remote = ("-r", self.start_mcd())
+        rs = json.loads(self.mc(*remote, "session", "create", "--driver", "httpd", "--no-connect", "-o", "json").stdout)
+        self.mc(*remote, "session", "exec", rs["id"], "--", "bash", "-c", serve)
+        proc, port = forwarded(remote, rs["id"])
+        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"), piped, max(3, self.reps // 2))
+        self.row("100 MB through mcd port-forward vs docker exec cat", ours, floor, "informative",
+                 ratio=floor / ours, note="ratio = throughput")
+        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"),
+                                 lambda: fetch(f"http://{address}:8000/big"), max(3, self.reps // 2))
+        self.row("100 MB through mcd port-forward vs a direct connection", ours, floor, "informative",
+                 ratio=floor / ours, note="ratio = throughput")
+        proc.terminate()
         self.cleanup()
 
     def one_shot(self) -> None:
@@ -388,8 +450,8 @@ class Bench:
         self.row("(PyInstaller one-file mode, for reference)", ours, floor, "-")
 
 
-ALL = ["help", "session_list", "create_and_exec", "one_shot", "stop_start", "egress", "keystrokes", "logs",
-       "log_forwarding", "parallel_creates", "binaries"]
+ALL = ["help", "session_list", "create_and_exec", "one_shot", "stop_start", "port_forward", "egress", "keystrokes",
+       "logs", "log_forwarding", "parallel_creates", "binaries"]
 
 
 def main() -> None:

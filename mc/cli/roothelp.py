@@ -24,6 +24,7 @@ SUBAPPS: dict[str, tuple[str, str]] = {
     "mcp": ("mc.cli.mcp:app", "MCP servers to attach to sessions."),
     "remote": ("mc.cli.remote:app", "mcd servers that run sessions for you."),
     "auth": ("mc.cli.auth:app", "Log in to a remote (OAuth 2 / OIDC)."),
+    "ssh-config": ("mc.cli.session:ssh_config", "ssh config Host blocks for sessions with ssh (ssh mc-ID)."),
     "stop": ("mc.cli.session:stop", "Stop the current session (run inside a session)."),
 }
 

@@ -420,8 +420,112 @@ def extend(session: str, duration: str, *, output: Annotated[Output, Parameter(a
                f"({checks.format_duration(extended.deadline - int(time.time()))} from now)")
 
 
+def _ssh_options(found: Session) -> tuple[list[str], str]:
+    """ssh's options for a session (through ``mc session port-forward --stdio``), and its login."""
+    from mc.errors import Conflict
+
+    if not found.ssh:
+        raise Conflict(f"session {found.id} runs no ssh server (create it with --ssh)")
+    login = "root" if found.user.startswith("0:") else "mc"
+    return ["-o", f"ProxyCommand={_mc_argv()} session port-forward {found.id} 22 --stdio",
+            "-o", f"UserKnownHostsFile={_known_hosts()}", "-o", "StrictHostKeyChecking=accept-new",
+            "-o", f"HostKeyAlias=mc-{found.id}"], login
+
+
+def _mc_argv() -> str:
+    """This mc, as a shell word list (for a ProxyCommand), with the remote it talks to."""
+    import shlex
+
+    exe = [sys.executable, "-m", "mc"] if not getattr(sys, "frozen", False) else [sys.executable]
+    name = context.remote_name()
+    return " ".join(shlex.quote(w) for w in [*exe, *(["-r", name] if name else ["-r", "local"])])
+
+
+def _known_hosts() -> str:
+    from mc.config.paths import data_dir
+
+    path = data_dir() / "known_hosts"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
 def _when(epoch: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+@app.command(name="port-forward")
+def port_forward(
+    session: str,
+    ports: str,
+    *,
+    address: str = "127.0.0.1",
+    stdio: bool = False,
+) -> int:
+    """Forward a local port to a port of a session (locally and through mcd), until Ctrl-C.
+
+    Parameters
+    ----------
+    session
+        Session id (or unique prefix, or name).
+    ports
+        LOCAL:REMOTE, or REMOTE for the same port here (LOCAL 0: any free port).
+    address
+        The local address to listen on.
+    stdio
+        No listener: this command's stdin and stdout are one connection (ssh's ProxyCommand).
+    """
+    from mc.errors import InvalidArgument
+    from mc.term import forward
+
+    local_text, _, remote_text = ports.rpartition(":")
+    try:
+        remote = int(remote_text)
+        local = int(local_text) if local_text else remote
+        if not 0 < remote < 65536 or not 0 <= local < 65536:
+            raise ValueError
+    except ValueError:
+        raise InvalidArgument(f"port-forward {ports!r}: expected LOCAL:REMOTE or REMOTE (ports 1-65535)") from None
+    backend = context.backend()
+    found = backend.get(session)
+    tunnel = backend.open_port(found.id, remote)  # nothing listens there: one line, before listening
+    if stdio:
+        forward.stdio(tunnel)
+        return 0
+    tunnel.close()
+    try:
+        server = forward.listen(address, local)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot listen on {address}:{local}: {exc.strerror or exc}") from None
+    bound = server.getsockname()[1]
+    render.say(f"forwarding {address}:{bound} -> session {found.id} port {remote} (Ctrl-C to stop)")
+    try:
+        forward.serve(server, lambda: backend.open_port(found.id, remote), render.warning)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+@app.command
+def ssh(session: str, *command: str, identity: str = "") -> int:
+    """Open ssh to a session (created with --ssh) with your key, locally and through mcd.
+
+    Parameters
+    ----------
+    session
+        Session id (or unique prefix, or name).
+    command
+        A command to run instead of a login shell (its exit code is mc's).
+    identity
+        The private key to use (default: ssh's own choice, ~/.ssh/id_*).
+    """
+    found = context.backend().get(session)
+    options, login = _ssh_options(found)
+    if identity:
+        options += ["-i", identity, "-o", "IdentitiesOnly=yes"]
+    argv = ["ssh", *options, "-l", login, f"mc-{found.id}", *command]
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+    return 0  # not reached
 
 
 @app.command(name="start")
@@ -520,6 +624,21 @@ def logs(
     for chunk in context.backend().logs(session, follow=follow, tail=tail, egress=egress):
         out.write(chunk)
         out.flush()
+
+
+def ssh_config() -> int:
+    """Print an ssh config Host block for each session with an ssh server (local or -r REMOTE).
+
+    ``mc ssh-config >> ~/.ssh/config`` (or an Include of a file of them), then ``ssh mc-ID``,
+    ``scp FILE mc-ID:``, ``rsync`` and editors' remote-ssh work, through mc (and mcd)."""
+    for found in context.backend().sessions():
+        if not found.ssh or found.status != "running":
+            continue
+        options, login = _ssh_options(found)
+        lines = [f"Host mc-{found.id}", f"    HostName mc-{found.id}", f"    User {login}"]
+        lines += ["    " + " ".join(option.split("=", 1)) for option in options[1::2]]
+        sys.stdout.write("\n".join(lines) + "\n\n")
+    return 0
 
 
 def stop() -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from mc.engine.models import ConfigImport, DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
 
 if TYPE_CHECKING:
+    from mc.engine.forward import Tunnel
     from mc.mcp.servers import McpServer
 
 Progress = Callable[[str], None]  # lines of progress (a driver build) for whoever shows them
@@ -47,6 +48,9 @@ class Backend(Protocol):
 
     def extend(self, ref: str, seconds: int) -> Session:
         """Move a session's deadline later, within the configured maximum lifetime."""
+
+    def open_port(self, ref: str, port: int) -> Tunnel:
+        """One TCP connection to a port of a running session (port-forward, ssh)."""
 
     def wait_ready(self, ref: str) -> Session:
         """Block until the session's init finished; raise with the reason when it failed."""

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mc.drivers.catalog import DriverCatalog
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
+    from mc.engine.forward import Tunnel
     from mc.engine.plan import SessionPlan
     from mc.engine.traces import Trace
     from mc.mcp.servers import McpServer
@@ -653,6 +654,15 @@ class LocalBackend:
             raise McError(reason or f"session {session.id} failed to start: its init did not finish "
                                     f"(mc session logs {session.id})")
         return session
+
+    def open_port(self, ref: str, port: int) -> Tunnel:
+        """One connection to a port of a running session (see mc.engine.forward)."""
+        from mc.engine.forward import ExecTunnel, check_port
+
+        check_port(port)
+        session = self.get(ref)
+        _check_running(session)
+        return ExecTunnel(self.docker, session, port)
 
     def open_attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
                     size: tuple[int, int] | None = None, term: str = "") -> AttachProcess:

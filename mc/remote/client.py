@@ -6,6 +6,7 @@ import builtins
 import contextlib
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +41,7 @@ from mc.remote.status import from_status
 
 if TYPE_CHECKING:
     from mc.config.store import Config
+    from mc.engine.forward import Tunnel
     from mc.mcp.servers import McpServer
     from mc.term.attach import AttachInput, AttachOutput
 
@@ -240,6 +242,13 @@ class RemoteBackend:
         except grpc.RpcError as exc:
             raise from_status(exc.code(), exc.details() or "") from None
 
+    def open_port(self, ref: str, port: int) -> Tunnel:
+        """One TCP connection to a port of the session, over a Forward stream of its own."""
+        from mc.engine.forward import check_port
+
+        check_port(port)
+        return GrpcTunnel(self, ref, port)
+
     def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
              terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
         return self._attach(ref, command, tty=tty, interactive=interactive, terminal=terminal,
@@ -357,6 +366,64 @@ class RemoteBackend:
 
     def close_channel(self) -> None:
         self.channel.close()
+
+
+class GrpcTunnel:
+    """A Tunnel over one Forward stream (mc.engine.forward.Tunnel): requests go through a queue (a
+    None ends them: the server then closes the session side for writing); a long connection
+    renews its token like an attach does."""
+
+    def __init__(self, backend: RemoteBackend, ref: str, port: int) -> None:
+        import queue
+
+        self._requests: queue.Queue[session_pb2.ForwardRequest | None] = queue.Queue()
+        self._requests.put(session_pb2.ForwardRequest(open=session_pb2.ForwardOpen(session=ref, port=port)))
+        self._backend = backend
+        self._done = threading.Event()
+        self._call = backend.session_stub.Forward(iter(self._requests.get, None), metadata=backend._meta())
+        try:
+            first = next(self._call)
+        except grpc.RpcError as exc:
+            self._done.set()
+            raise from_status(exc.code(), exc.details() or "") from None
+        except StopIteration:
+            self._done.set()
+            raise McError(f"session {ref}: port {port} did not open") from None
+        if first.WhichOneof("kind") != "opened":
+            self.close()
+            raise McError(f"session {ref}: port {port} did not open")
+        if backend._token:
+            threading.Thread(target=self._renew, name="forward-renew", daemon=True).start()
+
+    def _renew(self, every: float = 0) -> None:
+        sent = self._backend._token() if self._backend._token else ""
+        while not self._done.wait(every or self._backend._renew_every()):
+            token = self._backend._token() if self._backend._token else ""
+            if token and token != sent:
+                sent = token
+                self._requests.put(session_pb2.ForwardRequest(reauth=token))
+
+    def send(self, data: bytes) -> None:
+        from mc.engine.forward import CHUNK
+
+        for i in range(0, len(data), CHUNK):
+            self._requests.put(session_pb2.ForwardRequest(data=data[i:i + CHUNK]))
+
+    def close_write(self) -> None:
+        self._requests.put(None)
+
+    def recv(self) -> bytes:
+        try:
+            resp = next(self._call)
+        except (StopIteration, grpc.RpcError):
+            self._done.set()
+            return b""
+        return resp.data
+
+    def close(self) -> None:
+        self._done.set()
+        self._requests.put(None)
+        self._call.cancel()
 
 
 _: type[Backend] = RemoteBackend  # mypy checks the client against the protocol

@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from mc.api.v1 import session_pb2, session_pb2_grpc
+from mc.engine.models import Session
 from mc.errors import McError
 from mc.remote.convert import session_to_pb, spec_from_pb
 from mc.remote.status import to_status
 from mcd import identity
-from mcd.guard import StreamGuard
+from mcd.guard import StreamGuard, Watch
 from mcd.identity import Identity
 from mcd.interceptor import note
 from mcd.servicers.base import Scoped, streaming, unary
@@ -169,17 +170,7 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         watch = self.guard.watch(identity.current.get(), proc.kill)
 
         def renew(token: str) -> None:
-            try:
-                who = self.verify(token)
-            except McError:
-                watch.stop("the renewed access token was refused")
-                return
-            if who.user != watch.who.user:
-                watch.stop("a renewed token must be the same user's")
-            elif not self.users.scope(who).sees(session):
-                watch.stop("the renewed token no longer allows this session")
-            else:
-                watch.renew(who)
+            self._renew(watch, session, token)
 
         def pump() -> None:
             try:
@@ -227,6 +218,73 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         note(session.id, f"{what} exit {code}", exit_code=code)
         yield session_pb2.AttachResponse(exit=session_pb2.Exit(code=0 if proc.detached else code,
                                                                detached=proc.detached))
+
+
+    def _renew(self, watch: Watch, session: Session, token: str) -> None:
+        """A stream's fresh token: the same user, still allowed this session; else the stream ends."""
+        try:
+            who = self.verify(token)
+        except McError:
+            watch.stop("the renewed access token was refused")
+            return
+        if who.user != watch.who.user:
+            watch.stop("a renewed token must be the same user's")
+        elif not self.users.scope(who).sees(session):
+            watch.stop("the renewed token no longer allows this session")
+        else:
+            watch.renew(who)
+
+    def Forward(self, request_iterator: Iterator[session_pb2.ForwardRequest],
+                context: grpc.ServicerContext) -> Iterator[session_pb2.ForwardResponse]:
+        """One TCP connection to a port of the session (see mc.engine.forward)."""
+        first = next(request_iterator, None)
+        if first is None:
+            return
+        if first.WhichOneof("kind") != "open":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first Forward message must be open")
+        engine = self.sessions.engine.scoped(self.scope())
+        try:
+            session = engine.get(first.open.session)
+            tunnel = engine.open_port(session.id, first.open.port)
+        except McError as exc:
+            context.abort(to_status(exc), str(exc))
+        note(session.id, f"port {first.open.port}", event="forward")
+        ended = threading.Event()
+
+        def end() -> None:
+            if not ended.is_set():
+                ended.set()
+                tunnel.close()
+
+        if not context.add_callback(lambda: threading.Thread(target=end, name="forward-end", daemon=True).start()):
+            end()
+            return
+        watch = self.guard.watch(identity.current.get(), end)
+
+        def pump() -> None:
+            try:
+                for req in request_iterator:
+                    kind = req.WhichOneof("kind")
+                    if kind == "data":
+                        tunnel.send(req.data)
+                    elif kind == "close_write":
+                        tunnel.close_write()
+                    elif kind == "reauth":
+                        self._renew(watch, session, req.reauth)
+                tunnel.close_write()  # the client sends nothing more
+            except Exception:  # the client went away: the callback ends the rest
+                return
+
+        threading.Thread(target=pump, name="forward-input", daemon=True).start()
+        try:
+            yield session_pb2.ForwardResponse(opened=True)
+            while chunk := tunnel.recv():
+                yield session_pb2.ForwardResponse(data=chunk)
+        finally:
+            watch.close()
+            end()
+        if watch.reason:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
 
 
 def _ns(timestamp: str) -> int:

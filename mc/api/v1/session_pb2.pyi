@@ -313,3 +313,31 @@ class AttachResponse(_message.Message):
     stderr: bytes
     exit: Exit
     def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[Exit, _Mapping]] = ...) -> None: ...
+
+class ForwardOpen(_message.Message):
+    __slots__ = ("session", "port")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    port: int
+    def __init__(self, session: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class ForwardRequest(_message.Message):
+    __slots__ = ("open", "data", "close_write", "reauth")
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_WRITE_FIELD_NUMBER: _ClassVar[int]
+    REAUTH_FIELD_NUMBER: _ClassVar[int]
+    open: ForwardOpen
+    data: bytes
+    close_write: bool
+    reauth: str
+    def __init__(self, open: _Optional[_Union[ForwardOpen, _Mapping]] = ..., data: _Optional[bytes] = ..., close_write: _Optional[bool] = ..., reauth: _Optional[str] = ...) -> None: ...
+
+class ForwardResponse(_message.Message):
+    __slots__ = ("opened", "data")
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    opened: bool
+    data: bytes
+    def __init__(self, opened: _Optional[bool] = ..., data: _Optional[bytes] = ...) -> None: ...

@@ -85,6 +85,11 @@ class SessionServiceStub:
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.SerializeToString,
                 response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.FromString,
                 _registered_method=True)
+        self.Forward = channel.stream_stream(
+                '/mc.api.v1.SessionService/Forward',
+                request_serializer=mc_dot_api_dot_v1_dot_session__pb2.ForwardRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ForwardResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -168,6 +173,17 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Forward(self, request_iterator, context):
+        """Carry one TCP connection to a port of the session (`mc session port-forward`, ssh through mcd):
+        the first client message must be `open`; the server answers `opened` once the session's port
+        accepted the connection (NOT_FOUND / FAILED_PRECONDITION when nothing listens there), then
+        bytes flow both ways until either side closes. No listener is opened on the server; a client
+        opens one stream per connection (several at once, up to `server.max_forwards_per_user`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +236,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Attach,
                     request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.FromString,
                     response_serializer=mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.SerializeToString,
+            ),
+            'Forward': grpc.stream_stream_rpc_method_handler(
+                    servicer.Forward,
+                    request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ForwardRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_session__pb2.ForwardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -493,6 +514,33 @@ class SessionService:
             '/mc.api.v1.SessionService/Attach',
             mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.SerializeToString,
             mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forward(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/mc.api.v1.SessionService/Forward',
+            mc_dot_api_dot_v1_dot_session__pb2.ForwardRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_session__pb2.ForwardResponse.FromString,
             options,
             channel_credentials,
             insecure,
