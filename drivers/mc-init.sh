@@ -387,6 +387,7 @@ attached() {  # a command that came in through mc-exec or ssh still runs
 }
 last_active=$EPOCHSECONDS
 last_cpu=$(cpu_ticks)
+mkfifo -m 0600 "$RUN/.tick" && exec 8<>"$RUN/.tick" && rm -f "$RUN/.tick"  # read -t on it: a wait without a child
 while :; do
     wait_for=$tick
     deadline=""
@@ -398,8 +399,7 @@ while :; do
         fi
         [ $((deadline - EPOCHSECONDS)) -lt "$wait_for" ] && wait_for=$((deadline - EPOCHSECONDS))
     fi
-    sleep "$wait_for" &
-    wait $!
+    read -r -t "$wait_for" -u 8 _
     [ "$idle_limit" -gt 0 ] || continue
     cpu=$(cpu_ticks)
     if attached || [ $((cpu - last_cpu)) -gt $((wait_for * 2)) ]; then  # 2% of a CPU: 100 ticks a second

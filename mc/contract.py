@@ -6,10 +6,10 @@ How a value reaches a session:
 - mc's own facts (``MC_*``) and the driver's non-secret defaults are container environment (``-e``);
 - everything a user gives (``-e``, service keys from the config) and every secret goes into
   ``secrets/env`` (KEY=VALUE records separated by NUL bytes) and the credential files, copied into
-  ``INCOMING_DIR`` before the start and copied by mc-init into the ``RUN_DIR`` tmpfs (the copy in
-  the container's layer is kept, root's only, so that a stopped session's next start has them; it
-  goes with the container). That file is read, never sourced, and only processes of the session
-  user see its values.
+  ``INCOMING_DIR`` before the start and copied by mc-init into the ``RUN_DIR`` tmpfs. ``INCOMING_DIR``
+  is an anonymous volume of the session's (never in an export or commit of its container), kept,
+  root's only, so that a stopped session's next start has them; it goes with the container. That
+  file is read, never sourced, and only processes of the session user see its values.
 """
 
 from __future__ import annotations

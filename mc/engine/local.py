@@ -492,7 +492,7 @@ class LocalBackend:
         running = [s.container for s in sessions if s.status in ("running", "restarting", "paused")]
         if running and not kill:
             self.docker.run("stop", "-t", "5", *running, check=False, timeout=60)
-        proc = self.docker.run("rm", "-f", *names, check=False, timeout=60)
+        proc = self.docker.run("rm", "-f", "-v", *names, check=False, timeout=60)  # -v: its secrets' volume
         beside = [s.id for s in sessions if s.mcps or s.egress is not None]
         if beside:
             self.remove_sidecars(beside)

@@ -137,14 +137,14 @@ def test_persistent_config_locally_a_directory_remotely_a_volume_per_user_and_pr
     assert local.persist_dir is not None and str(local.persist_dir).startswith("/data/projects/")
     assert f"{local.persist_dir}:/mc-config" in local.create_args()
     remote = plan(SessionSpec(driver="tool", project="x"), REMOTE, Scope.user("alice"), project=project)
-    volume = next(m for m in remote.mounts if m.kind == "volume")
+    volume = next(m for m in remote.mounts if m.target == "/mc-config")
     assert volume.source.startswith("mc-config-") and volume.owner_label == "alice" and remote.persist_dir is None
     other = plan(SessionSpec(driver="tool", project="x"), REMOTE, Scope.user("bob"), project=project)
-    assert next(m for m in other.mounts if m.kind == "volume").source != volume.source
+    assert next(m for m in other.mounts if m.target == "/mc-config").source != volume.source
     # a user carried over from before subjects keeps the volumes of their old name
     old = plan(SessionSpec(driver="tool", project="x"), REMOTE, Scope.user("sub-1", aliases=("alice",)),
                project=project)
-    assert next(m for m in old.mounts if m.kind == "volume").source == volume.source
+    assert next(m for m in old.mounts if m.target == "/mc-config").source == volume.source
 
 
 def test_project_credentials_are_files_and_only_for_the_projects_host():
@@ -239,3 +239,13 @@ def test_a_default_model_yields_to_the_driver_and_to_e():
     with pytest.raises(InvalidArgument, match="both choose the model"):
         plan_with(SessionSpec(model="anthropic/x", env={"TOOL_MODEL": "mine"}))
     assert "TOOL_MODEL" not in plan(SessionSpec(default_model="anthropic/opus")).env  # a driver without models
+
+
+def test_secrets_are_kept_in_a_volume_of_the_sessions_own_never_in_its_layer():
+    p = plan(SessionSpec(driver="base", env={"TOKEN": "x"}))
+    kept = [m for m in p.mounts if m.target == contract.INCOMING_DIR]
+    assert len(kept) == 1 and kept[0].kind == "volume" and kept[0].source == ""  # anonymous: rm -v removes it
+    assert kept[0].argv() == ["--mount", f"type=volume,target={contract.INCOMING_DIR},"
+                                         f"volume-label={labels.OWNER}={p.owner}"]
+    bare = plan(SessionSpec(driver="base"), EngineSettings(uid=1000, gid=1000))
+    assert not bare.secret_files and all(m.target != contract.INCOMING_DIR for m in bare.mounts)
