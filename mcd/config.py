@@ -36,8 +36,9 @@ sessions:
     allow: [github.com, "*.npmjs.org"]  # name, through a proxy), or these names (through a proxy)
     widen: false                   # users may add names beyond allow (default: only when allow is open)
     network: mc-egress             # the network proxies go out by
-drivers:                           # extra drivers: name -> driver directory
+drivers:                           # extra drivers: a directory (built here), or an image mc built
   - {name: team, path: /etc/mcd/drivers/team}
+  - {name: goose, image: registry.example.com/mc-goose:1.2}   # pulled, never built; its manifest in its labels
 projects:
   storage: {type: encrypted, key: "${PROJECT_ENCRYPTION_KEY}"}
   default_ssh_scan: [github.com, gitlab.com, bitbucket.org]
@@ -123,7 +124,8 @@ class ServiceConfig:
     egress_ca: list[str] = field(default_factory=list)
     fluentd: Fluentd | None = None  # logging.providers: the collector sessions' output also goes to
     langfuse: Langfuse | None = None  # logging.providers: the project that gets traces and the tools' spans
-    drivers: dict[str, str] = field(default_factory=dict)
+    drivers: dict[str, str] = field(default_factory=dict)  # name -> directory
+    driver_images: dict[str, str] = field(default_factory=dict)  # name -> image reference
     project_key: str = ""
     ssh_scan: list[str] = field(default_factory=list)
     db_path: str = ""
@@ -260,15 +262,26 @@ def load(path: str | None) -> ServiceConfig:
     cfg.idle_timeout = _duration(sessions, "idle_timeout", r, DEFAULT_IDLE_TIMEOUT)
     _providers(cfg, logging.get("providers"), r)
     _check_limits(cfg, r)
+    from mc.drivers.images import check_reference
+    from mc.drivers.manifest import valid_name as manifest_valid_name
+
     drivers = data.get("drivers") or []
     if not isinstance(drivers, list):
-        raise r.fail("drivers", "a list of {name, path}")
+        raise r.fail("drivers", "a list of {name, path} or {name, image}")
     for i, item in enumerate(drivers):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or set(item) - {"name", "path", "image"}:
-            raise r.fail(f"drivers[{i}]", "a mapping with name and path (a driver directory)")
-        if item.get("image") and not item.get("path"):
-            raise r.fail(f"drivers[{i}].image", "path: a driver directory (images from a registry are not "
-                                                "supported yet)")
+            raise r.fail(f"drivers[{i}]", "a mapping with name and path (a driver directory) or image")
+        if not manifest_valid_name(item["name"]):
+            raise r.fail(f"drivers[{i}].name", "a driver name (lowercase letters, digits, '-', '_', '.')")
+        if ("path" in item) == ("image" in item):
+            raise r.fail(f"drivers[{i}]", "either path (a driver directory) or image (a registry reference)")
+        if "image" in item:
+            try:
+                cfg.driver_images[item["name"]] = check_reference(str(item["image"]))
+            except InvalidArgument:
+                raise r.fail(f"drivers[{i}].image", "an image reference such as registry.example.com/mc-goose:1.2") \
+                    from None
+            continue
         if not isinstance(item.get("path"), str) or not item["path"]:
             raise r.fail(f"drivers[{i}].path", "a driver directory")
         cfg.drivers[item["name"]] = item["path"]

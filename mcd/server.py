@@ -85,7 +85,8 @@ def engine_settings(cfg: ServiceConfig, instance: str = "") -> EngineSettings:
         max_sessions_per_owner=cfg.max_per_user, host_access=False, allowed_networks=tuple(cfg.networks),
         mcp_images=tuple(cfg.mcp_images), egress=cfg.egress, egress_widen=cfg.egress_widen,
         egress_network=cfg.egress_network, egress_ca=tuple(cfg.egress_ca), network_per_owner=True,
-        ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers), instance=instance, fluentd=cfg.fluentd,
+        ssh_scan=tuple(cfg.ssh_scan), driver_dirs=dict(cfg.drivers),
+        driver_images=dict(cfg.driver_images), instance=instance, fluentd=cfg.fluentd,
         langfuse=cfg.langfuse, max_lifetime=cfg.max_lifetime, idle_timeout=cfg.idle_timeout,
         state_dir=Path(cfg.state_dir),
     )

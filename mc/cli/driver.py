@@ -62,7 +62,8 @@ def info(name: str, *, output: Annotated[Output, Parameter(alias="-o")] = "table
 
 
 @app.command
-def build(name: str, *, no_cache: bool = False, output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+def build(name: str, *, no_cache: bool = False, push: str = "",
+          output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
     """Build a driver's image (a no-op when the image of its current content exists).
 
     Parameters
@@ -71,15 +72,41 @@ def build(name: str, *, no_cache: bool = False, output: Annotated[Output, Parame
         Driver name or directory.
     no_cache
         Do not use the build cache.
+    push
+        Then publish it as this image reference (registry/name:tag; docker login first where the
+        registry asks): an image with its manifest in its labels, usable with mc driver pull and mcd's
+        drivers: [{name, image}].
     output
         table (progress on stderr) or json (quiet; the image tag as JSON).
     """
-    tag = context.backend().build_driver(name, no_cache=no_cache,
-                                         progress=None if output == "json" else render.progress)
+    backend = context.backend()
+    progress = None if output == "json" else render.progress
+    tag = backend.build_driver(name, no_cache=no_cache, progress=progress)
+    pushed = backend.push_driver(name, push, progress=progress) if push else ""
     if output == "json":
-        render.emit_json({"driver": name, "image": tag})
+        render.emit_json({"driver": name, "image": tag, **({"pushed": pushed} if push else {})})
     else:
-        render.say(f"built {tag}")
+        render.say(f"built {tag}" + (f", pushed {pushed}" if push else ""))
+
+
+@app.command
+def pull(ref: str, *, name: str = "", output: Annotated[Output, Parameter(alias="-o")] = "table") -> None:
+    """Pull a driver image from a registry (one mc built and pushed) and add it as a driver.
+
+    Parameters
+    ----------
+    ref
+        The image reference (registry/name:tag); docker login first where the registry asks.
+    name
+        The name to use (default: its manifest's).
+    output
+        table or json (the driver).
+    """
+    info = context.backend().pull_driver(ref, name, progress=None if output == "json" else render.progress)
+    if output == "json":
+        render.emit_json(info.to_dict() if hasattr(info, "to_dict") else {"name": info.name, "image": info.image})
+    else:
+        render.say(f"driver '{info.name}' added ({ref})")
 
 
 @app.command

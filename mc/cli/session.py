@@ -54,7 +54,12 @@ def _create_and_attach(spec: SessionSpec, *, connect: bool, run: str | None, rm:
     elif not quiet:
         where = f" with {session.project or session.mount}" if (session.project or session.mount) else ""
         render.say(f"session {session.id} created (driver {session.driver}){where}")
-        if session.ssh_command():
+        if remote:  # its ports are on the server's loopback: reach them through mcd
+            for port in sorted({p.container_port for p in session.ports}):
+                how = f"{_mc()} session ssh {session.id}" if port == 22 and session.ssh else \
+                    f"{_mc()} session port-forward {session.id} {port}:{port}"
+                render.say(f"port {port}: {how}")
+        elif session.ssh_command():
             render.say(f"ssh: {session.ssh_command()}")
     rc = 0
     ended = False

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mc.docker import Docker
 from mc.drivers import registry
+from mc.drivers.manifest import Manifest
 from mc.drivers.registry import Driver
 from mc.errors import InvalidArgument
 
@@ -19,11 +20,28 @@ class DriverCatalog:
     drivers by name (mcd's ``drivers:``)."""
 
     def __init__(self, docker: Docker, extra_ca: tuple[str, ...] = (), driver_dirs: Mapping[str, str] | None = None,
-                 host_access: bool = True) -> None:
+                 host_access: bool = True, driver_images: Mapping[str, str] | None = None) -> None:
         self.docker = docker
         self.extra_ca = extra_ca
         self.driver_dirs = dict(driver_dirs or {})
         self.host_access = host_access
+        self.driver_images = dict(driver_images or {})  # name -> registry reference (mcd's drivers: image)
+        self._manifests: dict[str, Manifest] = {}
+
+    def _images(self) -> dict[str, str]:
+        return {**(registry.user_images() if self.host_access else {}), **self.driver_images}
+
+    def _image_driver(self, name: str, ref: str, pull: bool = True) -> Driver:
+        """A driver that is an image: its manifest from the image's label (pulled when missing)."""
+        from mc.drivers.images import manifest_of
+
+        if ref not in self._manifests:
+            found = manifest_of(self.docker, ref, pull=pull)
+            if found is None:  # not here, and not pulled (a listing): the name is all there is
+                return Driver(name, Path(), "image", Manifest(name=name, description=f"{ref} (not pulled yet)"),
+                              image=ref)
+            self._manifests[ref] = found
+        return Driver(name, Path(), "image", self._manifests[ref], image=ref)
 
     def resolve(self, ref: str) -> Driver:
         """A driver by name, or by directory when the caller has host access."""
@@ -33,6 +51,9 @@ class DriverCatalog:
             driver = registry.resolve(os.path.abspath(self.driver_dirs[ref]))
             driver.name, driver.source = ref, "user"
             return driver
+        images = self._images()
+        if ref in images:
+            return self._image_driver(ref, images[ref])
         if not self.host_access and ("/" in ref or ref.startswith((".", "~"))):
             raise InvalidArgument(f"driver '{ref}': a remote session takes a driver name, not a path")
         return registry.resolve(ref)
@@ -41,6 +62,8 @@ class DriverCatalog:
         drivers = {d.name: d for d in registry.all_drivers()}
         for name in self.driver_dirs:
             drivers[name] = self.resolve(name)
+        for name, ref in self._images().items():
+            drivers[name] = self._image_driver(name, ref, pull=False)
         return [d for _, d in sorted(drivers.items())]
 
     def extra_ca_paths(self) -> list[Path]:
@@ -49,9 +72,11 @@ class DriverCatalog:
         return extra_ca_paths(list(self.extra_ca))
 
     def image(self, driver: Driver) -> str:
-        """The tag of the driver's current content (built or not)."""
+        """The tag of the driver's current content (built or not); a registry driver's reference."""
         from mc.drivers.build import image_tag
 
+        if driver.image:
+            return driver.image
         return image_tag(driver, self.extra_ca_paths())
 
     def built_images(self) -> set[str]:
@@ -59,9 +84,14 @@ class DriverCatalog:
         return set(out.split())
 
     def build(self, driver: Driver, *, no_cache: bool = False, progress: Progress | None = None) -> str:
-        """Build the image unless it exists; its tag."""
+        """Build the image unless it exists (pull a registry driver's); its tag."""
         from mc.drivers.build import build
 
+        if driver.image:
+            from mc.drivers.images import pull_image
+
+            pull_image(self.docker, driver.image, progress)
+            return driver.image
         return build(self.docker, driver, self.extra_ca_paths(), no_cache=no_cache, progress=progress)
 
     def prune(self) -> list[str]:

@@ -21,9 +21,10 @@ class Driver:
     """A driver found on disk: its name, manifest and where it comes from."""
 
     name: str
-    path: Path
-    source: str  # builtin | user | path
+    path: Path  # its directory ("" for a driver that is an image)
+    source: str  # builtin | user | path | image
     manifest: Manifest
+    image: str = ""  # a registry reference: the driver is this image as it is (pulled, never built)
 
 
 def builtin_dir() -> Path:
@@ -110,11 +111,37 @@ def add(path_str: str, name: str | None = None) -> Driver:
     return driver
 
 
+IMAGE_SUFFIX = ".image"  # user_dir()/NAME.image holds the reference of a driver pulled from a registry
+
+
+def user_images() -> dict[str, str]:
+    """The user's drivers that are images (``mc driver pull``): name -> reference."""
+    udir = user_dir()
+    if not udir.is_dir():
+        return {}
+    return {p.name[:-len(IMAGE_SUFFIX)]: p.read_text().strip() for p in sorted(udir.glob(f"*{IMAGE_SUFFIX}"))
+            if manifest_mod.valid_name(p.name[:-len(IMAGE_SUFFIX)])}
+
+
+def add_image(name: str, ref: str) -> None:
+    """Register a driver that is an image under the user's config dir."""
+    if not manifest_mod.valid_name(name):
+        raise InvalidArgument(f"'{name}': a driver name is lowercase letters, digits, '-', '_' or '.'")
+    if (user_dir() / name).exists() or (user_dir() / name).is_symlink():
+        raise InvalidArgument(f"a user driver named '{name}' already exists ({user_dir() / name})")
+    user_dir().mkdir(parents=True, exist_ok=True)
+    (user_dir() / f"{name}{IMAGE_SUFFIX}").write_text(ref + "\n")
+
+
 def remove(name: str) -> None:
     """Unregister a driver added with ``add``: remove its link, never a directory."""
     if not manifest_mod.valid_name(name):
         raise InvalidArgument(f"'{name}' is not a driver name")
     link = user_dir() / name
+    image = user_dir() / f"{name}{IMAGE_SUFFIX}"
+    if image.is_file():
+        image.unlink()
+        return
     if not link.is_symlink():
         if link.exists():
             raise InvalidArgument(f"{link} is a directory, not a driver registered with mc driver add; "

@@ -86,6 +86,12 @@ class Backend(Protocol):
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         """Build a driver's image (when its content changed); its tag."""
 
+    def push_driver(self, name: str, ref: str, *, progress: Progress | None = None) -> str:
+        """Publish a driver's image to a registry as ``ref`` (its manifest in its labels); its digest."""
+
+    def pull_driver(self, ref: str, name: str = "", *, progress: Progress | None = None) -> DriverInfo:
+        """Pull a driver image from a registry and add it as a driver (``name``, else its manifest's)."""
+
     def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
         """Put a user's own configuration of the driver's tool (``mc.drivers.userconfig.pack``) into
         the persistent config of a project or a mounted directory."""

@@ -85,7 +85,8 @@ class LocalBackend:
             from mc.drivers.catalog import DriverCatalog
 
             s = self.settings
-            self._parts.catalog = DriverCatalog(self.docker, s.extra_ca, s.driver_dirs, s.host_access)
+            self._parts.catalog = DriverCatalog(self.docker, s.extra_ca, s.driver_dirs, s.host_access,
+                                                s.driver_images)
         return self._parts.catalog
 
     @property
@@ -171,7 +172,8 @@ class LocalBackend:
         m = driver.manifest
         return DriverInfo(
             name=driver.name, description=m.description, version=m.version, source=driver.source,
-            path=str(driver.path) if self.settings.host_access else "", image=tag, built=tag in built,
+            path=str(driver.path) if self.settings.host_access and not driver.image else "", image=tag,
+            built=tag in built,
             environment=[EnvVarInfo(e.name, e.description, e.required, None if e.sensitive else e.default, e.sensitive)
                          for e in m.environment],
             ports=list(m.ports),
@@ -187,6 +189,33 @@ class LocalBackend:
 
     def driver(self, name: str) -> DriverInfo:
         return self._driver_info(self.catalog.resolve(name), self.catalog.built_images())
+
+    def push_driver(self, name: str, ref: str, *, progress: Progress | None = None) -> str:
+        """Build (unless built) and publish a driver as ``ref``: an image that describes itself."""
+        from mc.drivers.images import push
+
+        if not self.settings.host_access:
+            raise PermissionDenied("drivers are pushed from a machine that builds them (local mode)")
+        driver = self.catalog.resolve(name)
+        if driver.image:
+            raise InvalidArgument(f"driver '{name}' is the image {driver.image} already")
+        tag = self.catalog.build(driver, progress=progress)
+        manifest_file = driver.path / "mc-driver.yaml"
+        text = manifest_file.read_text() if manifest_file.is_file() else f"name: {driver.name}\n"
+        return push(self.docker, tag, text, ref)
+
+    def pull_driver(self, ref: str, name: str = "", *, progress: Progress | None = None) -> DriverInfo:
+        """Pull a driver image (one mc built: its manifest is in its labels) and add it as a user driver."""
+        from mc.drivers import registry
+        from mc.drivers.images import check_reference, manifest_of, pull_image
+
+        if not self.settings.host_access:
+            raise PermissionDenied("a server's drivers are its operator's (mcd's drivers: in its config)")
+        pull_image(self.docker, check_reference(ref), progress)
+        manifest = manifest_of(self.docker, ref)
+        assert manifest is not None
+        registry.add_image(name or manifest.name, ref)
+        return self.driver(name or manifest.name)
 
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         return self.catalog.build(self.catalog.resolve(name), no_cache=no_cache, progress=progress)

@@ -46,6 +46,7 @@ class EngineSettings:
     network_per_owner: bool = False  # mcd: each owner's sessions on a network of their own
     ssh_scan: tuple[str, ...] = ()  # hosts whose ssh keys project sessions trust
     driver_dirs: Mapping[str, str] = field(default_factory=dict)  # extra drivers by name (mcd)
+    driver_images: Mapping[str, str] = field(default_factory=dict)  # drivers that are registry images, by name (mcd)
     egress: tuple[str, ...] | None = None  # the egress policy of every session: None for none (direct
     # egress unless the caller names domains), ("*",) for any public name through the proxy, or names
     egress_widen: bool = True  # a caller may allow names beyond ``egress`` (never through mcd unless its operator says)

@@ -290,6 +290,12 @@ class RemoteBackend:
     def build_driver(self, name: str, *, no_cache: bool = False, progress: Progress | None = None) -> str:
         raise PermissionDenied("drivers are built by the server on first use; mc driver build works in local mode")
 
+    def push_driver(self, name: str, ref: str, *, progress: Progress | None = None) -> str:
+        raise PermissionDenied("drivers are pushed from a machine that builds them (local mode)")
+
+    def pull_driver(self, ref: str, name: str = "", *, progress: Progress | None = None) -> DriverInfo:
+        raise PermissionDenied("a server's drivers are its operator's (mcd's drivers: in its config)")
+
     @_call
     def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
         if mount or not project:

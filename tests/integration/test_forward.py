@@ -79,6 +79,17 @@ def test_an_http_server_in_the_session_answers_on_the_local_port(where):
     assert leftover.strip() == ""  # no relay (its bash, its cats) left behind
 
 
+def test_a_remote_create_with_ports_says_how_to_reach_them(where):
+    mc, remote, driver = where
+    r = mc.run(*remote, "session", "create", "--driver", driver, "--no-connect", "--port", "8000")
+    assert r.returncode == 0
+    sid = re.search(r"session (\w+) created", r.stderr).group(1)
+    if remote:
+        assert f"port 8000: mc -r t session port-forward {sid} 8000:8000" in r.stderr
+    else:
+        assert "port-forward" not in r.stderr  # locally the port is published on this machine's loopback
+
+
 def test_a_port_where_nothing_listens_is_one_line(where):
     mc, remote, driver = where
     s = json.loads(mc.ok(*remote, "session", "create", "--driver", driver, "--no-connect", "-o", "json"))
