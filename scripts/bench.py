@@ -244,28 +244,19 @@ class Bench:
             port = int(re.search(r":(\d+) -> session", proc.stderr.readline()).group(1))
             return proc, port
 
-        proc, port = forwarded((), s["id"])
-        piped = lambda: sh(["docker", "exec", s["container"], "cat", "/tmp/www/big"])  # noqa: E731
-        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"), piped, max(3, self.reps // 2))
-        self.row("100 MB through local port-forward vs docker exec cat", ours, floor, "informative",
-                 ratio=floor / ours, note="ratio = throughput")
-        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"),
-                                 lambda: fetch(f"http://{address}:8000/big"), max(3, self.reps // 2))
-        self.row("100 MB through local port-forward vs a direct connection", ours, floor, "informative",
-                 ratio=floor / ours, note="ratio = throughput")
-        proc.terminate()
         remote = ("-r", self.start_mcd())
         rs = json.loads(self.mc(*remote, "session", "create", "--driver", "httpd", "--no-connect", "-o", "json").stdout)
         self.mc(*remote, "session", "exec", rs["id"], "--", "bash", "-c", serve)
-        proc, port = forwarded(remote, rs["id"])
-        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"), piped, max(3, self.reps // 2))
-        self.row("100 MB through mcd port-forward vs docker exec cat", ours, floor, "informative",
-                 ratio=floor / ours, note="ratio = throughput")
-        ours, floor = interleave(lambda: fetch(f"http://127.0.0.1:{port}/big"),
-                                 lambda: fetch(f"http://{address}:8000/big"), max(3, self.reps // 2))
-        self.row("100 MB through mcd port-forward vs a direct connection", ours, floor, "informative",
-                 ratio=floor / ours, note="ratio = throughput")
-        proc.terminate()
+        piped = lambda: sh(["docker", "exec", s["container"], "cat", "/tmp/www/big"])  # noqa: E731
+        direct = lambda: fetch(f"http://{address}:8000/big")  # noqa: E731
+        for where, options, sid in (("local", (), s["id"]), ("mcd", remote, rs["id"])):
+            proc, port = forwarded(options, sid)
+            ours = lambda port=port: fetch(f"http://127.0.0.1:{port}/big")  # noqa: E731
+            for against, floor_fn in (("docker exec cat", piped), ("a direct connection", direct)):
+                mine, floor = interleave(ours, floor_fn, max(3, self.reps // 2))
+                self.row(f"100 MB through {where} port-forward vs {against}", mine, floor, "informative",
+                         ratio=floor / mine, note="ratio = throughput")
+            proc.terminate()
         self.cleanup()
 
     def one_shot(self) -> None:

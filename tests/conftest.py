@@ -129,7 +129,7 @@ def remove_owned(owner: str) -> None:
     """What an owner's sessions left: containers, a network mcd made for the owner, volumes."""
     out = containers_of(owner)
     if out:
-        subprocess.run(["docker", "rm", "-f", *out], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "-v", *out], capture_output=True)  # -v: their secrets' volumes
     nets = docker("network", "ls", "-q", "--filter", f"label=mc.network={owner}").split()
     if nets:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True)

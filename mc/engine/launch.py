@@ -39,14 +39,14 @@ def launch(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: Callabl
                 _warn(warn, relay_joined())
                 return
             except DockerError as exc:
-                docker.run("rm", "-f", plan.container, check=False)
+                docker.run("rm", "-f", "-v", plan.container, check=False)
                 # `docker create` takes a network that does not exist; `start` then fails: make it
                 if attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
                     ensure_network(docker, plan.network, plan.network_owner, internal=plan.network_internal)
                     continue
                 raise
             except BaseException:
-                docker.run("rm", "-f", plan.container, check=False)
+                docker.run("rm", "-f", "-v", plan.container, check=False)
                 raise
     except BaseException:
         if plan.sidecars or plan.egress:
@@ -94,7 +94,7 @@ def _create(docker: Docker, verb: list[str], plan: SessionPlan, ensure_image: Ca
         except DockerError as exc:
             if not exc.is_a(ImageMissing):
                 raise
-            docker.run("rm", "-f", plan.container, check=False)
+            docker.run("rm", "-f", "-v", plan.container, check=False)
             ensure_image()
     docker.run(*verb, *plan.create_args(), timeout=CREATE_TIMEOUT)
 
@@ -130,7 +130,7 @@ def run_attached(docker: Docker, plan: SessionPlan, *, gid: int, ensure_image: C
                 exc = DockerError(docker.argv("run", plan.container), result.code, result.docker_error)
             except DockerError as failed:  # the create of a session with secrets
                 exc = failed
-            docker.run("rm", "-f", plan.container, check=False)
+            docker.run("rm", "-f", "-v", plan.container, check=False)
             if attempt < 2 and exc.is_a(ImageMissing):
                 ensure_image()
             elif attempt < 2 and exc.is_a(NetworkMissing) and plan.network in exc.stderr:
@@ -159,7 +159,7 @@ def _watch(docker: Docker, plan: SessionPlan, started: Callable[[], None], faile
             started()
         except BaseException as exc:  # reported by the caller
             failed.append(exc)
-            docker.run("rm", "-f", plan.container, check=False)
+            docker.run("rm", "-f", "-v", plan.container, check=False)
 
     thread = threading.Thread(target=watch, name="mc-egress-watch", daemon=True)
     thread.start()
@@ -177,7 +177,7 @@ def _run_attached(docker: Docker, plan: SessionPlan, gid: int, tee: Callable[[by
         if plan.secret_files:
             docker.run("cp", "-", f"{plan.container}:/", input=secrets_tar(plan.secret_files, gid))
     except BaseException:
-        docker.run("rm", "-f", plan.container, check=False)
+        docker.run("rm", "-f", "-v", plan.container, check=False)
         raise
     return docker.attached("start", "-a", plan.container, stdin=stdin, marker=FAILED_MARK, tee=tee)
 

@@ -535,7 +535,7 @@ class LocalBackend:
             real = [ln for ln in err.splitlines() if ln.strip() and "No such container" not in ln
                     and "already in progress" not in ln]
             if real:
-                raise DockerError(self.docker.argv("rm", "-f", *names), proc.returncode, "\n".join(real))
+                raise DockerError(self.docker.argv("rm", "-f", "-v", *names), proc.returncode, "\n".join(real))
 
     # -- logs / events ---------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None, since: str = "",

@@ -50,8 +50,10 @@ class Mount:
     def argv(self) -> list[str]:
         if self.kind == "bind":
             return ["-v", f"{self.source}:{self.target}{':ro' if self.read_only else ''}"]
-        if self.kind == "volume":  # no source: an anonymous volume, removed with the container (rm -v)
-            spec = (f"type=volume,source={self.source}," if self.source else "type=volume,") + f"target={self.target}"
+        if self.kind == "volume" and not self.source:  # anonymous: removed with the container (rm -v, run --rm);
+            return ["-v", self.target]  # (docker 20.10 keeps one made by --mount: moby#44216)
+        if self.kind == "volume":
+            spec = f"type=volume,source={self.source},target={self.target}"
             if self.owner_label:
                 spec += f",volume-label={labels.OWNER}={self.owner_label}"
             return ["--mount", spec + (",readonly" if self.read_only else "")]
@@ -377,7 +379,7 @@ def plan_session(
 
     mounts = [Mount("tmpfs", contract.RUN_DIR)]
     if files:  # kept for a start after a stop, in a volume of its own: never in an export or commit of the container
-        mounts.append(Mount("volume", contract.INCOMING_DIR, owner_label=owner))
+        mounts.append(Mount("volume", contract.INCOMING_DIR))
     if mount:
         mounts.append(Mount("bind", contract.APP_DIR, mount))
     persist_key = project_id or mount

@@ -245,8 +245,7 @@ def test_secrets_are_kept_in_a_volume_of_the_sessions_own_never_in_its_layer():
     p = plan(SessionSpec(driver="base", env={"TOKEN": "x"}))
     kept = [m for m in p.mounts if m.target == contract.INCOMING_DIR]
     assert len(kept) == 1 and kept[0].kind == "volume" and kept[0].source == ""  # anonymous: rm -v removes it
-    assert kept[0].argv() == ["--mount", f"type=volume,target={contract.INCOMING_DIR},"
-                                         f"volume-label={labels.OWNER}={p.owner}"]
+    assert kept[0].argv() == ["-v", contract.INCOMING_DIR]
     bare = plan_session(SessionSpec(), Driver("t", Path("/d/t"), "builtin", manifest.parse({"name": "t"}, "m")),
                         "img", EngineSettings(), Scope.local("me"), session_id="0123abcd",
                         created="2026-01-02T03:04:05Z", version="1")
