@@ -43,20 +43,21 @@ def _registry(tmp: Path, auth: bool) -> tuple[subprocess.Popen, str]:
     return proc, f"127.0.0.1:{port}"
 
 
-@pytest.fixture
-def registry(tmp_path):
-    proc, address = _registry(tmp_path / "plain", auth=False)
+def _serving(tmp: Path, auth: bool):
+    proc, address = _registry(tmp, auth)
     yield address
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    yield from _serving(tmp_path / "plain", auth=False)
 
 
 @pytest.fixture
 def auth_registry(tmp_path):
-    proc, address = _registry(tmp_path / "auth", auth=True)
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from _serving(tmp_path / "auth", auth=True)
 
 
 def _forget(ref: str) -> None:
