@@ -3,9 +3,9 @@
 A stopped session keeps its container (its filesystem, labels, mounts, networks) and the containers
 beside it (its egress proxy, its MCP servers); starting it starts those first, then the session,
 whose init runs again (mc-init.sh: each step finds what it did before; the secrets come back from
-the container's own root-only copy). A network removed while the session was stopped (mcd prunes
-an owner's network once no session runs on it) is made again and the container joined to it anew:
-docker would otherwise refuse the start, looking for the old network's id.
+the session's own anonymous volume, root-only, at INCOMING_DIR). A network removed while the
+session was stopped is made again and the container joined to it anew: docker would otherwise
+refuse the start, looking for the old network's id.
 """
 
 from __future__ import annotations
