@@ -88,9 +88,9 @@ def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_pat
     if ca.is_dir():  # the same trusted CAs as the host: the driver images are the host's already
         mounts += ["-v", f"{ca}:{ca}:ro", "-v", "/etc/ssl/certs:/etc/ssl/certs:ro"]
         env += ["-e", f"MC_EXTRA_CA_CERTS={ca}"]
-    subprocess.run(["docker", "run", "-d", "--name", name, "--pull=never", *mounts, *env, "debian:bookworm-slim",
-                    "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
-    try:
+    try:  # (a run that fails to start still leaves the container it created)
+        subprocess.run(["docker", "run", "-d", "--name", name, "--pull=never", *mounts, *env, "debian:bookworm-slim",
+                        "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
         sock = run_dir / "mcd.sock"
         wait_for_socket(sock, 60, lambda: True,
                         lambda: subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr)
