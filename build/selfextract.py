@@ -38,7 +38,7 @@ if [ ! -x "$d/mc" ]; then
     fi
     mv "$t" "$d" 2>/dev/null || rm -rf "$t"
 fi
-exec "$d/mc" "$@"
+MC_SELF=$0 exec "$d/mc" "$@"  # this file: what mc names itself as (ssh's ProxyCommand)
 """
 
 

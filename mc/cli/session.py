@@ -441,7 +441,10 @@ def _mc_argv() -> str:
     """This mc, as a shell word list (for a ProxyCommand), with the remote it talks to."""
     import shlex
 
-    exe = [sys.executable, "-m", "mc"] if not getattr(sys, "frozen", False) else [sys.executable]
+    if getattr(sys, "frozen", False):  # the single file, not the copy it unpacked (a cache may be cleared)
+        exe = [os.path.abspath(os.environ.get("MC_SELF") or sys.executable)]
+    else:
+        exe = [sys.executable, "-m", "mc"]
     name = context.remote_name()
     return " ".join(shlex.quote(w) for w in [*exe, *(["-r", name] if name else ["-r", "local"])])
 
