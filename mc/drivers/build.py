@@ -220,9 +220,9 @@ def build(
             # --force-rm: a step that fails leaves no stopped container behind
             args = ["build", "--force-rm", "-f", str(dockerfile), "-t", tag, "--label", f"mc.driver={driver.name}",
                     "--label", f"mc.driver.hash={tag.rsplit(':', 1)[1]}"]
-            manifest_file = driver.path / "mc-driver.yaml"
-            if manifest_file.is_file():  # the image describes itself (mc.drivers.images)
-                args += ["--label", f"mc.driver.manifest={manifest_file.read_text()}"]
+            from mc.drivers.images import MANIFEST_LABEL, label_text
+
+            args += ["--label", f"{MANIFEST_LABEL}={label_text(driver.path / 'mc-driver.yaml', driver.name)}"]
             if no_cache:
                 args.append("--no-cache")
             args.append(str(context))

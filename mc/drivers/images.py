@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mc.errors import InvalidArgument, McError, NotFound
@@ -17,6 +18,25 @@ if TYPE_CHECKING:
 MANIFEST_LABEL = "mc.driver.manifest"  # the driver's mc-driver.yaml, as it was built
 MAX_MANIFEST = 64 * 1024
 PULL_TIMEOUT = 1800.0
+
+
+def label_text(manifest_file: Path, name: str) -> str:
+    """The manifest as the image's label: the file, less the defaults of sensitive variables (a
+    label is in every ``docker inspect`` of the image and travels with it to a registry)."""
+    import yaml
+
+    if not manifest_file.is_file():
+        return f"name: {name}\n"
+    text = manifest_file.read_text()
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("environment"), list):
+        return text
+    changed = False
+    for item in data["environment"]:
+        if isinstance(item, dict) and item.get("sensitive") and "default" in item:
+            del item["default"]
+            changed = True
+    return yaml.safe_dump(data, sort_keys=False) if changed else text
 
 
 def check_reference(ref: str) -> str:

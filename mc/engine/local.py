@@ -192,7 +192,7 @@ class LocalBackend:
 
     def push_driver(self, name: str, ref: str, *, progress: Progress | None = None) -> str:
         """Build (unless built) and publish a driver as ``ref``: an image that describes itself."""
-        from mc.drivers.images import push
+        from mc.drivers.images import label_text, push
 
         if not self.settings.host_access:
             raise PermissionDenied("drivers are pushed from a machine that builds them (local mode)")
@@ -200,9 +200,7 @@ class LocalBackend:
         if driver.image:
             raise InvalidArgument(f"driver '{name}' is the image {driver.image} already")
         tag = self.catalog.build(driver, progress=progress)
-        manifest_file = driver.path / "mc-driver.yaml"
-        text = manifest_file.read_text() if manifest_file.is_file() else f"name: {driver.name}\n"
-        return push(self.docker, tag, text, ref)
+        return push(self.docker, tag, label_text(driver.path / "mc-driver.yaml", driver.name), ref)
 
     def pull_driver(self, ref: str, name: str = "", *, progress: Progress | None = None) -> DriverInfo:
         """Pull a driver image (one mc built: its manifest is in its labels) and add it as a user driver."""
