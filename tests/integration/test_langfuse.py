@@ -157,6 +157,18 @@ def test_the_tools_spans_reach_langfuse_through_the_relay_stamped_with_their_ses
     assert not langfuse.wait_for(lambda sp: sp.name == "forged span", timeout=1)
 
 
+def test_a_session_under_an_egress_policy_reaches_the_relay(docker_mc, langfuse):
+    mc = docker_mc
+    s = json.loads(mc.ok("session", "create", "--driver", "base", "--no-connect", "--allow-domain", "example.com",
+                         "-o", "json"))
+    env = _env(mc, s["id"])
+    langfuse.relays.append(env["OTEL_EXPORTER_OTLP_ENDPOINT"].split("//")[1].split(":")[0])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].split("//")[1].split(":")[0] in env["NO_PROXY"].split(",")
+    assert _post_span(mc, s["id"], "behind a policy").startswith("HTTP/1.1 200")
+    spans = langfuse.wait_for(lambda sp: sp.name == "behind a policy")
+    assert spans and spans[0].attributes["session.id"] == s["id"]
+
+
 def test_a_sessions_token_is_good_only_from_that_session(docker_mc, langfuse):
     """The token is plain container environment (so a session without secrets starts with one
     `docker run`): the relay takes it only from its own session's address."""
