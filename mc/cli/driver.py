@@ -104,7 +104,7 @@ def pull(ref: str, *, name: str = "", output: Annotated[Output, Parameter(alias=
     """
     info = context.backend().pull_driver(ref, name, progress=None if output == "json" else render.progress)
     if output == "json":
-        render.emit_json(info.to_dict() if hasattr(info, "to_dict") else {"name": info.name, "image": info.image})
+        render.emit_json(info.to_dict())
     else:
         render.say(f"driver '{info.name}' added ({ref})")
 

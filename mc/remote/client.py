@@ -401,9 +401,10 @@ class GrpcTunnel:
         if backend._token:
             threading.Thread(target=self._renew, name="forward-renew", daemon=True).start()
 
-    def _renew(self, every: float = 0) -> None:
+    def _renew(self) -> None:
         sent = self._backend._token() if self._backend._token else ""
-        while not self._done.wait(every or self._backend._renew_every()):
+        every = self._backend._renew_every()
+        while not self._done.wait(every):
             token = self._backend._token() if self._backend._token else ""
             if token and token != sent:
                 sent = token

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mc.engine.forward import CHUNK
+
 if TYPE_CHECKING:
     from mc.engine.forward import Tunnel
-
-CHUNK = 64 * 1024
 
 
 def _to_tunnel(read: Callable[[], bytes], tunnel: Tunnel) -> None:

@@ -249,11 +249,10 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         except McError as exc:
             context.abort(to_status(exc), str(exc))
         note(session.id, f"port {first.open.port}", event="forward")
-        ended = threading.Event()
+        ended = threading.Lock()
 
-        def end() -> None:
-            if not ended.is_set():
-                ended.set()
+        def end() -> None:  # once, from whichever side ends first
+            if ended.acquire(blocking=False):
                 tunnel.close()
 
         if not context.add_callback(lambda: threading.Thread(target=end, name="forward-end", daemon=True).start()):
