@@ -28,8 +28,9 @@ start_engine() {
         say "installing docker.io"
         apt_install docker.io iptables ca-certificates
     fi
-    # A dockerd killed earlier leaves its pid file behind and the next one refuses to start.
-    if ! pgrep -x dockerd >/dev/null 2>&1; then
+    # A dockerd killed earlier leaves its pid file behind and the next one refuses to start. (Not
+    # `pgrep dockerd`: a second engine on this host, the tests' quota engine, is not this one.)
+    if ! { [ -f /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; }; then
         rm -f /var/run/docker.pid /run/docker.pid
         # containerd may be stale too
         rm -f /run/docker/containerd/containerd.pid 2>/dev/null || true
@@ -62,6 +63,24 @@ build_base_image() {
     say "built $BASE_IMAGE"
 }
 
+# An engine whose default bridge interface was deleted under it (another dockerd on this host, given
+# --default-address-pool, deletes the one named docker0 when it starts) fails every container on the
+# default network until it is restarted, which recreates the interface.
+bridge_lost() {
+    local name
+    name="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null)" || return 1
+    [ -n "$name" ] && [ -d /sys/class/net ] && [ ! -e "/sys/class/net/$name" ]
+}
+
+if engine_up && bridge_lost && [ "$(id -u)" = 0 ] && [ -f /var/run/docker.pid ]; then
+    say "the engine's bridge interface is gone; restarting dockerd"
+    pid="$(cat /var/run/docker.pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+fi
 engine_up || start_engine
 
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then

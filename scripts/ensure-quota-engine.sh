@@ -43,7 +43,9 @@ if [ ! -f "$pid" ]; then
     say "starting a second dockerd on $ROOT, storage driver btrfs (log: $LOG)"
     # its own data, exec root, socket, containerd namespace and default bridge (never docker0, which
     # a dockerd without a bridge of its own would remove from under the main engine); no iptables
-    # rules of its own (the main engine owns those)
+    # rules of its own (the main engine owns those). No --default-address-pool either: Docker 20.10,
+    # given one, deletes the interface named docker0 whenever its own store holds a "bridge" network
+    # from an earlier start, which takes the main engine's bridge away from under it.
     if ! ip link show mc-quota0 >/dev/null 2>&1; then
         ip link add mc-quota0 type bridge
         ip addr add 10.215.0.1/24 dev mc-quota0
@@ -52,7 +54,7 @@ if [ ! -f "$pid" ]; then
     nohup dockerd --data-root "$ROOT/docker" --exec-root /run/mc-quota-docker --pidfile "$pid" \
         -H "unix://$SOCK" --storage-driver btrfs \
         --containerd-namespace mc-quota --containerd-plugins-namespace mc-quota-plugins \
-        --bridge=mc-quota0 --iptables=false --ip-masq=false --default-address-pool base=10.214.0.0/16,size=24 \
+        --bridge=mc-quota0 --iptables=false --ip-masq=false \
         >"$LOG" 2>&1 </dev/null &
 fi
 for _ in $(seq 1 120); do
