@@ -30,7 +30,7 @@ HIDDEN_MC = [
 ]
 HIDDEN_MCD = [
     *HIDDEN_MC, *_modules("mcd"), "grpc_health.v1.health", "grpc_reflection.v1alpha.reflection", "jwt",
-    "oauthlib.oauth2", "requests", "psycopg_pool", "fluent.asyncsender",
+    "oauthlib.oauth2", "requests", "psycopg_pool", "fluent.asyncsender", "aiohttp",
 ]
 
 # Never used at run time: leaving them out shrinks what the one-file binary unpacks on every start.
@@ -41,6 +41,8 @@ EXCLUDES = [
     "sqlite3.test", "tomllib", "mcd_tests",
 ]
 EXCLUDES_MC = [*EXCLUDES, "mcd", "psycopg", "psycopg_binary", "sqlite3", "_sqlite3", "grpc_reflection",
-               "grpc_health", "jwt"]
+               "grpc_health", "jwt", "aiohttp"]
 
 DATAS = [(str(ROOT / "drivers"), "drivers")]
+# the web app's page and the JavaScript scripts/build-web.sh fetched (mcd.web serves them)
+DATAS_MCD = [*DATAS, (str(ROOT / "mcd" / "web" / "static"), "mcd/web/static")]

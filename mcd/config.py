@@ -10,6 +10,8 @@ server:
   max_open_calls: 16               # calls of the login flow at once (they need no token)
   max_streams_per_user: 16         # attaches and followed logs one user may hold open
   max_forwards_per_user: 32        # forwarded connections (port-forward, ssh) one user may hold open
+  web: {port: 3001, url: https://mcd.example.com:3001}  # the browser terminal (same TLS, needs auth);
+                                   # url: the address browsers use (default https://HOST:PORT)
 docker: {socket: /var/run/docker.sock, network: mc-network}
 auth:                              # OIDC (see README); omit for a single-user unix socket
   issuer: https://idp.example/application/o/mc/
@@ -30,6 +32,8 @@ sessions:
                                    # for less with --ttl, and extend up to this); default: none
   idle_timeout: 1h                 # a session without activity this long stops (start brings it back);
                                    # default 1h, 0 for never; a client may ask for another
+  shell_grace: 5m                  # a shell whose client went away (no detach) waits this long to be
+                                   # resumed (mc session connect, the browser), then ends; 0: at once
   networks: [team-db]              # existing networks users may join (none unless listed)
   mcp_images: ["registry.example.com/mcp/*"]  # images users may run as MCP servers (none unless listed)
   egress:                          # what sessions may reach: open (direct; the default), any (any public
@@ -62,13 +66,13 @@ from mc.errors import InvalidArgument
 
 KNOWN: dict[str, set[str]] = {
     "server": {"socket", "host", "port", "tls", "max_concurrent_rpcs", "max_open_calls", "max_streams_per_user",
-               "max_forwards_per_user"},
+               "max_forwards_per_user", "web"},
     "docker": {"socket", "network", "extra_ca_certs"},
     "auth": {"issuer", "url", "provider", "client_id", "clientId", "client_secret", "admin_group", "groups_claim",
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
     "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
-                 "mcp_images", "egress", "max_lifetime", "idle_timeout", "storage"},
+                 "mcp_images", "egress", "max_lifetime", "idle_timeout", "storage", "shell_grace"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
@@ -76,6 +80,8 @@ TOP = {*KNOWN, "drivers", "state_dir"}
 
 
 DEFAULT_IDLE_TIMEOUT = 3600  # mcd stops idle sessions after an hour unless told otherwise
+DEFAULT_SHELL_GRACE = 300  # a dropped shell waits five minutes for its user
+MAX_SHELL_GRACE = 86400
 
 
 @dataclass
@@ -97,6 +103,8 @@ class ServiceConfig:
     host: str = ""
     port: int = 0
     tls_cert: str = ""
+    web_port: int = 0  # the browser terminal's HTTPS listener (mcd.web); 0: none
+    web_url: str = ""  # how browsers reach it (its origin); default https://HOST:PORT
     tls_key: str = ""
     max_concurrent_rpcs: int = 64
     max_open_calls: int = 16
@@ -116,6 +124,7 @@ class ServiceConfig:
     max_lifetime: int = 0  # seconds; 0: none
     storage: str = ""  # the most a session's own files may take (default and maximum); "": none
     idle_timeout: int = DEFAULT_IDLE_TIMEOUT  # seconds; 0: never
+    shell_grace: int = DEFAULT_SHELL_GRACE  # seconds a dropped shell waits to be resumed
     networks: list[str] = field(default_factory=list)
     mcp_images: list[str] = field(default_factory=list)
     egress: tuple[str, ...] | None = None  # None: open; ("*",): any public name through the proxy; names
@@ -260,6 +269,9 @@ def load(path: str | None) -> ServiceConfig:
     _egress(cfg, sessions.get("egress"), r)
     cfg.max_lifetime = _duration(sessions, "max_lifetime", r, 0)
     cfg.idle_timeout = _duration(sessions, "idle_timeout", r, DEFAULT_IDLE_TIMEOUT)
+    cfg.shell_grace = _duration(sessions, "shell_grace", r, DEFAULT_SHELL_GRACE)
+    if cfg.shell_grace > MAX_SHELL_GRACE:
+        raise r.fail("sessions.shell_grace", "at most 1d")
     _providers(cfg, logging.get("providers"), r)
     _check_limits(cfg, r)
     from mc.drivers.images import check_reference
@@ -295,9 +307,31 @@ def load(path: str | None) -> ServiceConfig:
             raise InvalidArgument(f"{where}: a TCP listener (server.port) requires server.tls.cert and key")
         if cfg.auth is None:
             raise InvalidArgument(f"{where}: a TCP listener (server.port) requires an auth section")
+    _web(cfg, server.get("web"), r)
     if cfg.db_path == "" and cfg.db_url == "":
         cfg.db_path = str(Path(cfg.state_dir) / "mcd.db")
     return cfg
+
+
+def _web(cfg: ServiceConfig, web: Any, r: _Reader) -> None:
+    """server.web: {port, url}: the browser terminal, on the TLS certificate and the OIDC login of mcd."""
+    from urllib.parse import urlparse
+
+    if web is None:
+        return
+    if not isinstance(web, dict) or set(web) - {"port", "url"} or "port" not in web:
+        raise r.fail("server.web", "a mapping with port (and url)")
+    cfg.web_port = r.integer(web, "port", "server.web", 0, 1)
+    if cfg.web_port > 65535:
+        raise r.fail("server.web.port", "a port number (1-65535)")
+    if not (cfg.tls_cert and cfg.tls_key) or cfg.auth is None:
+        raise InvalidArgument(f"{r.where}: server.web requires server.tls and an auth section (browsers log in "
+                              "with the provider, over HTTPS only)")
+    cfg.web_url = r.string(web, "url", "server.web") or f"https://{cfg.host or 'localhost'}:{cfg.web_port}"
+    url = urlparse(cfg.web_url)
+    if url.scheme != "https" or not url.hostname or url.path not in ("", "/") or url.query or url.fragment:
+        raise r.fail("server.web.url", "the https://HOST[:PORT] address browsers use")
+    cfg.web_url = cfg.web_url.rstrip("/")
 
 
 PROVIDER_KEYS = {"fluentd": {"type", "url", "tag"}, "langfuse": {"type", "url", "public_key", "secret_key"}}

@@ -32,6 +32,10 @@ def serve(*, config: Annotated[str | None, Parameter(alias="-c")] = None, debug:
     cfg = load(config)
     level = logging.DEBUG if debug else getattr(logging, cfg.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s mcd %(levelname)s %(message)s")
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # an operator's view of a stuck mcd: kill -USR1
     Daemon(cfg).serve_forever()
     return 0
 

@@ -73,6 +73,7 @@ class Authenticator:
         self._states: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
         self._revoked: dict[str, float] = {}  # access token digest -> its expiry (logged out through mcd)
         self._lock = threading.Lock()
+        self.web_redirect = ""  # the web app's callback, https://HOST:PORT/auth/callback (mcd.web)
 
     # -- provider metadata -------------------------------------------------------------------
     def _get(self, url: str) -> dict[str, Any]:
@@ -179,7 +180,10 @@ class Authenticator:
         return WebApplicationClient(self.cfg.client_id)
 
     def login(self, redirect_uri: str) -> tuple[str, str]:
-        if len(redirect_uri) > 64 or not _REDIRECT.match(redirect_uri):
+        """Start a code + PKCE login: (the provider's URL to send the browser to, the state). The
+        redirect is mc's loopback listener (RFC 8252), or mcd's own web page (``web_redirect``)."""
+        web = bool(self.web_redirect) and redirect_uri == self.web_redirect
+        if not web and (len(redirect_uri) > 64 or not _REDIRECT.match(redirect_uri)):
             raise InvalidArgument("redirect_uri must be http://127.0.0.1:PORT/callback (a loopback listener, RFC 8252)")
         client = self._client()
         verifier = client.create_code_verifier(64)

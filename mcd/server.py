@@ -41,6 +41,7 @@ from mc.docker import Docker
 from mc.engine.local import LocalBackend
 from mc.engine.scope import Scope
 from mc.engine.settings import EngineSettings, Limits
+from mc.engine.shells import Shells
 from mc.errors import Unauthenticated, Unavailable
 from mcd import identity
 from mcd.config import ServiceConfig
@@ -54,6 +55,7 @@ from mcd.store.db import Database
 
 if TYPE_CHECKING:
     from mcd.audit import AuditForward
+    from mcd.web.app import WebServer
 from mcd.users import Users
 
 log = logging.getLogger("mcd")
@@ -113,12 +115,14 @@ class Daemon:
         self.slots = Slots(config.max_concurrent_rpcs, config.max_open_calls, config.max_streams_per_user,
                            config.max_forwards_per_user)
         self.health = Health()
+        self.shells = Shells(config.shell_grace)
         self.audit_forward: AuditForward | None = None
         if config.fluentd is not None:
             from mcd.audit import AuditForward
 
             self.audit_forward = AuditForward(config.fluentd, self.db.instance())
         self.server: grpc.Server | None = None
+        self.web: WebServer | None = None
         self._lock_fd = -1
         self.addresses: list[str] = []
         for note in config.unsupported:
@@ -158,13 +162,15 @@ class Daemon:
             options=OPTIONS,
         )
         session_pb2_grpc.add_SessionServiceServicer_to_server(
-            SessionServicer(self.sessions, self.users, self.guard, self.verify), server)
+            SessionServicer(self.sessions, self.users, self.guard, self.verify, self.shells), server)
         driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(self.engine, self.users), server)
         project_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(self.engine, self.users), server)
         mcp_pb2_grpc.add_McpServiceServicer_to_server(McpServicer(self.engine, self.users), server)
         auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(self.auth), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection([*SERVICE_NAMES, reflection.SERVICE_NAME, HEALTH_SERVICE], server)
+        if cfg.web_port:  # first: once gRPC answers health checks, the web listener is up too
+            self._start_web()
         old_umask = os.umask(0o177)  # the socket is bound 0600: only its owner may talk to mcd
         try:
             if cfg.socket:
@@ -188,6 +194,16 @@ class Daemon:
         log.info(json.dumps({"event": "serving", "addresses": self.addresses, "database": self.db.kind,
                              "engine": "up" if up else "unreachable"}))
 
+    def _start_web(self) -> None:
+        from mcd.web.app import WebApp, WebServer
+
+        cfg = self.config
+        app = WebApp(auth=self.auth, users=self.users, sessions=self.sessions, shells=self.shells, slots=self.slots,
+                     guard=self.guard, audit=self.db.audit, url=cfg.web_url)
+        self.web = WebServer(app, cfg.host, cfg.web_port, cfg.tls_cert, cfg.tls_key)
+        self.web.start()
+        self.addresses.append(self.web.address)
+
     def _serving(self, engine_up: bool) -> None:
         """Health follows the engine: without it mcd can list nothing and start nothing."""
         for name in [*SERVICE_NAMES, ""]:
@@ -198,8 +214,11 @@ class Daemon:
         self.health.enter_graceful_shutdown()
         self.sessions.stop()
         self.guard.stop()
+        if self.web is not None:
+            self.web.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
+        self.shells.close_all()
         if self.audit_forward is not None:
             self.audit_forward.close()
         if self.config.langfuse is not None:

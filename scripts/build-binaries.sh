@@ -21,6 +21,7 @@ flock 9  # one build at a time (parallel test workers)
 if [ -x dist/mc ] && [ -x dist/mcd ] && [ -x dist/mc-onefile ] && [ "$(cat dist/.stamp 2>/dev/null)" = "$stamp" ]; then
     exit 0
 fi
+bash scripts/build-web.sh  # the browser terminal's JavaScript, which the mcd binary carries
 work=build/work
 export PYTHONOPTIMIZE=0
 .venv/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath "$work/mc" build/mc.spec

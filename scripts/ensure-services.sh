@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need beyond Python: PostgreSQL (a throw-away cluster per test run), the
-# OIDC provider (the npm package oidc-provider, in tests/oidc/node_modules) and shellcheck.
+# OIDC provider (the npm package oidc-provider, in tests/oidc/node_modules), the browser the web
+# tests drive (Debian's chromium; Playwright's own download does not reach this far) and shellcheck.
 # Idempotent and quick when everything is there.
 # --static-only: shellcheck alone (what `scripts/test.sh unit` needs).
 set -euo pipefail
@@ -28,3 +29,5 @@ if [ -f tests/oidc/package.json ] && [ ! -d tests/oidc/node_modules/oidc-provide
     echo "ensure-services: installing the OIDC provider for tests" >&2
     (cd tests/oidc && npm ci --no-audit --no-fund --silent)
 fi
+
+command -v chromium >/dev/null 2>&1 || apt_install chromium

@@ -32,6 +32,8 @@ if [ -z "${MC_EXTRA_CA_CERTS:-}" ] && ls /usr/local/share/ca-certificates/*.crt 
 else
     : >.venv/mc-env
 fi
+# The browser terminal's JavaScript, from the npm registry as locked (mcd serves it).
+[ "${1:-}" = --python-only ] || bash scripts/build-web.sh
 # Bytecode for mc's own modules, as a user's installation has it (PYTHONDONTWRITEBYTECODE would
 # otherwise make every mc command compile its modules again).
 .venv/bin/python -m compileall -q mc mcd >/dev/null

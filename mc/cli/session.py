@@ -15,6 +15,7 @@ from mc.cli import context, render
 from mc.cli.render import Output
 
 if TYPE_CHECKING:
+    from mc.engine.backend import Backend
     from mc.engine.models import ExecResult, Session, SessionSpec, TerminalFacts
 
 app = App(name="session", help="Create, list, connect to, run in and close sessions.")
@@ -565,16 +566,59 @@ def start_sessions(
 
 
 @app.command
-def connect(session: str) -> int:
+def connect(
+    session: str,
+    *,
+    new: Annotated[bool, Parameter(negative="")] = False,
+    shell: str = "",
+) -> int:
     """Open an interactive shell (or the driver's connect command) in a session.
+
+    Through mcd, a shell whose connection dropped (no detach) waits for its user for the server's
+    grace period: connect resumes it, its recent screen replayed (it asks which when several wait).
 
     Parameters
     ----------
     session
         Session id, unique id prefix, or name.
+    new
+        Start a fresh shell even when one is waiting to be resumed.
+    shell
+        Resume this shell (an id `connect` printed or offered).
     """
+    from mc.errors import InvalidArgument
+
+    if new and shell:
+        raise InvalidArgument("--new and --shell exclude each other")
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    return finished(session, context.backend().connect(session, tty=tty, terminal=terminal_facts() if tty else None))
+    backend = context.backend()
+    if tty and not new and not shell:
+        shell = _waiting_shell(backend, session)
+    return finished(session, backend.connect(session, tty=tty, terminal=terminal_facts() if tty else None,
+                                             resume=shell))
+
+
+def _waiting_shell(backend: Backend, session: str) -> str:
+    """The shell to resume: the only one waiting, or the one the user picks; "" for a new one."""
+    waiting = [s for s in backend.shells(session) if s.waiting_since]
+    if not waiting:
+        return ""
+    if len(waiting) == 1:
+        render.say(f"resuming shell {waiting[0].id} (mc session connect {session} --new for a fresh one)")
+        return waiting[0].id
+    render.say("shells waiting to be resumed:")
+    for i, s in enumerate(waiting, 1):
+        idle = int(time.time() - s.waiting_since)
+        render.say(f"  {i}) {s.id}  started {time.strftime('%H:%M:%S', time.localtime(s.started))}, "
+                   f"left {idle}s ago, ends in {s.grace_left}s")
+    render.say(f"  {len(waiting) + 1}) a new shell")
+    while True:
+        try:
+            answer = input(f"resume which [1-{len(waiting) + 1}]? ").strip()
+        except EOFError:
+            return ""
+        if answer.isdigit() and 1 <= int(answer) <= len(waiting) + 1:
+            return waiting[int(answer) - 1].id if int(answer) <= len(waiting) else ""
 
 
 @app.command(name="exec")

@@ -12,7 +12,16 @@ import builtins
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from mc.engine.models import ConfigImport, DriverInfo, ExecResult, ProjectInfo, Session, SessionSpec, TerminalFacts
+from mc.engine.models import (
+    ConfigImport,
+    DriverInfo,
+    ExecResult,
+    ProjectInfo,
+    Session,
+    SessionSpec,
+    ShellInfo,
+    TerminalFacts,
+)
 
 if TYPE_CHECKING:
     from mc.engine.forward import Tunnel
@@ -65,8 +74,12 @@ class Backend(Protocol):
         """Run a command in the session on this terminal. With ``end_session`` the session is
         closed when the command ends, whatever happens to the caller (``--rm``)."""
 
-    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
-        """The session's interactive command (the driver's connect command) on this terminal."""
+    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None, resume: str = "") -> ExecResult:
+        """The session's interactive command (the driver's connect command) on this terminal; with
+        ``resume``, that shell of the caller's, waiting since its client went away."""
+
+    def shells(self, ref: str) -> builtins.list[ShellInfo]:
+        """The caller's resumable shells in a session, oldest first."""
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         """Run a shell command line in the session, output streamed, no terminal."""

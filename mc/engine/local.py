@@ -31,6 +31,7 @@ from mc.engine.models import (
     Session,
     SessionEvent,
     SessionSpec,
+    ShellInfo,
     TerminalFacts,
 )
 from mc.engine.projects import McpSource, ProjectSource, info
@@ -651,8 +652,14 @@ class LocalBackend:
                 else:
                     self.close([ref], kill=True)
 
-    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
+    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None, resume: str = "") -> ExecResult:
+        if resume:
+            raise NotFound(f"no shell {resume} to resume: local shells end with their terminal")
         return self._attached(ref, None, tty=tty, interactive=True, terminal=terminal)
+
+    def shells(self, ref: str) -> builtins.list[ShellInfo]:
+        self.get(ref)
+        return []
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         return self.exec(ref, ["bash", "-lc", command], tty=False, interactive=False, end_session=end_session)

@@ -217,3 +217,15 @@ class ProjectInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ShellInfo:
+    """A resumable shell (see mc.engine.shells): waiting for its client since ``waiting_since``
+    (seconds since the epoch; 0 while one is attached), ended in ``grace_left`` seconds."""
+
+    id: str
+    session: str
+    started: float
+    waiting_since: float
+    grace_left: int

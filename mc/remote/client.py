@@ -31,6 +31,7 @@ from mc.engine.models import (
     ProjectInfo,
     Session,
     SessionSpec,
+    ShellInfo,
     TerminalFacts,
 )
 from mc.errors import InvalidArgument, McError, NotFound, PermissionDenied
@@ -193,11 +194,12 @@ class RemoteBackend:
 
     # -- attach ---------------------------------------------------------------------------------
     def _attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
-                terminal: TerminalFacts | None, end_session: bool = False) -> ExecResult:
+                terminal: TerminalFacts | None, end_session: bool = False, resume: str = "") -> ExecResult:
         from mc.term.attach import CloseStdin, Detach, Exited, Output, Reauth, Resize, Signal, Stdin, run_attach
 
         init = session_pb2.AttachInit(session=ref, command=command, tty=tty, interactive=interactive,
-                                      end_session=end_session, term=terminal.term if terminal else "")
+                                      end_session=end_session, term=terminal.term if terminal else "",
+                                      resume=resume)
         if terminal and terminal.rows:
             init.size.CopyFrom(common_pb2.TerminalSize(rows=terminal.rows, cols=terminal.cols))
 
@@ -254,8 +256,14 @@ class RemoteBackend:
         return self._attach(ref, command, tty=tty, interactive=interactive, terminal=terminal,
                             end_session=end_session)
 
-    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None) -> ExecResult:
-        return self._attach(ref, [], tty=tty, interactive=True, terminal=terminal)
+    def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None, resume: str = "") -> ExecResult:
+        return self._attach(ref, [], tty=tty, interactive=True, terminal=terminal, resume=resume)
+
+    @_call
+    def shells(self, ref: str) -> builtins.list[ShellInfo]:
+        resp = self.session_stub.ListShells(session_pb2.ListShellsRequest(session=ref), timeout=UNARY_TIMEOUT,
+                                            metadata=self._meta())
+        return [ShellInfo(s.id, ref, float(s.started), float(s.waiting_since), s.grace_left) for s in resp.shells]
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         return self._attach(ref, ["bash", "-lc", command], tty=False, interactive=False, terminal=None,

@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from mc.api.v1 import session_pb2, session_pb2_grpc
+from mc.engine.attach import AttachProcess
 from mc.engine.models import Session
+from mc.engine.shells import Attachment, Shells
 from mc.errors import McError
 from mc.remote.convert import session_to_pb, spec_from_pb
 from mc.remote.status import to_status
@@ -33,11 +35,12 @@ _LINE_TS = re.compile(rb"^(\S+) ", re.MULTILINE)
 
 class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
     def __init__(self, sessions: TrackedSessions, users: Users, guard: StreamGuard,
-                 verify: Callable[[str], Identity]) -> None:
+                 verify: Callable[[str], Identity], shells: Shells) -> None:
         super().__init__(users)
         self.sessions = sessions
         self.guard = guard
         self.verify = verify
+        self.shells = shells
 
     @unary
     def Create(self, request: session_pb2.CreateRequest, context: grpc.ServicerContext) -> session_pb2.CreateResponse:
@@ -128,6 +131,15 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         if watch is not None and watch.reason:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, watch.reason)
 
+    @unary
+    def ListShells(self, request: session_pb2.ListShellsRequest,
+                   context: grpc.ServicerContext) -> session_pb2.ListShellsResponse:
+        session = self.sessions.engine.scoped(self.scope()).get(request.session)
+        shells = self.shells.of(session.id, identity.current.get().user)
+        return session_pb2.ListShellsResponse(shells=[
+            session_pb2.Shell(id=s.id, started=int(s.started), waiting_since=int(s.waiting_since),
+                              grace_left=s.grace_left) for s in shells])
+
     def Attach(self, request_iterator: Iterator[session_pb2.AttachRequest],
                context: grpc.ServicerContext) -> Iterator[session_pb2.AttachResponse]:
         try:
@@ -140,10 +152,21 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
         scope = self.scope()
         engine = self.sessions.engine.scoped(scope)
         size = (init.size.rows, init.size.cols) if init.HasField("size") and init.size.rows else None
+        shell = init.tty and not init.command and not init.end_session  # resumable
+        if init.resume and not shell:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "resume is for a connect on a terminal")
+        proc: AttachProcess | Attachment
         try:
             session = engine.get(init.session)
-            proc = engine.open_attach(session.id, list(init.command), tty=init.tty, interactive=init.interactive,
-                                      size=size, term=init.term)
+            if init.resume:
+                proc = self.shells.resume(init.resume[:64], session.id, identity.current.get().user, size)
+            elif shell:
+                proc = self.shells.open(lambda: engine.open_attach(session.id, [], tty=True, interactive=True,
+                                                                   size=size, term=init.term),
+                                        session.id, identity.current.get().user, size)
+            else:
+                proc = engine.open_attach(session.id, list(init.command), tty=init.tty, interactive=init.interactive,
+                                          size=size, term=init.term)
         except McError as exc:
             context.abort(to_status(exc), str(exc))
         what = f"exec {init.command[0][:60]}" if init.command else "connect"  # never the arguments
@@ -194,6 +217,8 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
 
         threading.Thread(target=pump, name="attach-input", daemon=True).start()
         code: int | None = None
+        if isinstance(proc, Attachment):
+            yield session_pb2.AttachResponse(shell=session_pb2.ShellStarted(id=proc.id, resumed=proc.resumed))
         try:
             for name, chunk in proc.output():
                 if trace is not None:
@@ -206,6 +231,8 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
             if trace is not None and code is None:
                 trace.end(None, error=watch.reason or "the client went away")
         finished.set()
+        if isinstance(proc, Attachment) and proc.taken_over:
+            context.abort(grpc.StatusCode.ABORTED, f"shell {proc.id} was resumed from another connection")
         failed = None if proc.detached else engine.failed_start(session, code)
         if trace is not None:
             trace.end(code, detached=proc.detached, error=failed or watch.reason or "")

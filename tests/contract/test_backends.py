@@ -118,6 +118,7 @@ def test_session_lifecycle(backend, capfd):
     out, err = capfd.readouterr()
     assert "contract-out" in out and "contract-err" in err
     assert backend.exec(s.id, ["sh", "-c", "exit 7"], tty=False, interactive=False).code == 7
+    assert backend.shells(s.id) == []  # no connect dropped: nothing to resume
     logs = b"".join(backend.logs(s.id))
     assert b"session ready" in logs
     assert b"".join(backend.logs(s.id, tail=1)).strip() == b"[mc-init] session ready"
@@ -159,6 +160,8 @@ def test_errors_are_the_same_types(backend):
         backend.create(SessionSpec(driver="base", ports=[0]))
     with pytest.raises(NotFound, match="network 'mc-contract-missing'"):
         backend.create(SessionSpec(driver="base", networks=["mc-contract-missing"]))
+    with pytest.raises(NotFound, match="no session 'feedf00d'"):
+        backend.shells("feedf00d")
     assert backend.sessions() == []
 
 

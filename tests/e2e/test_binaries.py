@@ -74,6 +74,37 @@ def test_binary_mcd_with_binary_mc(binaries, docker_mc, tmp_path):
         daemon.stop()
 
 
+def test_binary_mcd_serves_the_web_app(binaries, docker_mc, tmp_path):
+    """The page and the JavaScript it runs travel inside the binary (no CDN, no checkout)."""
+    import requests
+    import urllib3
+
+    from tests.mcd_harness import free_port
+    from tests.oidc_harness import self_signed
+
+    cert, key = self_signed(tmp_path)
+    port, web = free_port(), free_port()
+    config = write_config(tmp_path / "mcd", server={"host": "127.0.0.1", "port": port, "web": {"port": web},
+                                                    "tls": {"cert": str(cert), "key": str(key)}},
+                          auth={"issuer": "https://idp.invalid", "client_id": "mc-service"})
+    daemon = McdProcess(config, mcd_env(docker_mc.env), tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log",
+                        command=(str(binaries / "mcd"),)).start()
+    urllib3.disable_warnings()
+    try:
+        for path, kind, size in (("/static/vendor/xterm.js", "text/javascript", 100_000),
+                                 ("/static/vendor/addon-fit.js", "text/javascript", 500),
+                                 ("/static/vendor/xterm.css", "text/css", 1000),
+                                 ("/static/app.js", "text/javascript", 1000)):
+            resp = requests.get(f"https://127.0.0.1:{web}{path}", verify=False, timeout=10)
+            assert resp.status_code == 200 and resp.headers["Content-Type"].startswith(kind), path
+            assert len(resp.content) > size
+            assert resp.headers["Cache-Control"] == ("public, max-age=86400" if "vendor" in path else "no-cache")
+        resp = requests.get(f"https://127.0.0.1:{web}/", verify=False, timeout=10, allow_redirects=False)
+        assert resp.status_code == 302 and resp.headers["Location"] == "/auth/login"  # no login yet
+    finally:
+        daemon.stop()
+
+
 def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_path):
     """The spec's deployment: mcd in a container with the host's Docker socket (sibling sessions)."""
     mc = docker_mc

@@ -2,7 +2,8 @@
 //   PORT=0 ACCESS_TTL=60 node server.js   -> prints {"issuer": "..."} once listening
 // Users: alice, bob and dave (group users), carol (group mc-admins), erin (whose preferred_username
 // is "alice"), frank (groups as a plain string), and any contract-<hex>; the password is "<id>-password".
-// Clients: mc-service (mcd: confidential, code + PKCE, refresh rotation, device flow, revocation)
+// Clients: mc-service (mcd: confidential, code + PKCE, refresh rotation, device flow, revocation;
+//          its web app's https callback on loopback too)
 //          other-app (client credentials; its access tokens are for another audience).
 import { createServer } from 'node:http';
 import { parse } from 'node:querystring';
@@ -84,6 +85,14 @@ const provider = new Provider(issuer, {
   },
 });
 
+// mcd's web app logs in with the same client, back to https://127.0.0.1:PORT/auth/callback (its test
+// listener's port is not known in advance, as a loopback http redirect's need not be).
+const redirectAllowed = provider.Client.prototype.redirectUriAllowed;
+provider.Client.prototype.redirectUriAllowed = function allowWeb(value) {
+  return (this.clientId === 'mc-service' && /^https:\/\/127\.0\.0\.1:\d+\/auth\/callback$/.test(value))
+    || redirectAllowed.call(this, value);
+};
+
 // Minimal login and consent pages: a password is checked, unlike the library's dev pages.
 const page = (body) => `<!doctype html><html><body>${body}</body></html>`;
 const readBody = (req) => new Promise((resolve) => {
@@ -99,8 +108,8 @@ provider.use(async (ctx, next) => {
   if (ctx.method === 'GET') {
     ctx.type = 'html';
     ctx.body = details.prompt.name === 'login'
-      ? page(`<form method="post" action="/interaction/${uid}/login"><input name="login"/><input name="password" type="password"/></form>`)
-      : page(`<form method="post" action="/interaction/${uid}/confirm"><input type="hidden" name="confirm" value="yes"/></form>`);
+      ? page(`<form method="post" action="/interaction/${uid}/login"><input name="login"/><input name="password" type="password"/><button type="submit">Sign in</button></form>`)
+      : page(`<form method="post" action="/interaction/${uid}/confirm"><input type="hidden" name="confirm" value="yes"/><button type="submit">Continue</button></form>`);
     return undefined;
   }
   const body = await readBody(ctx.req);

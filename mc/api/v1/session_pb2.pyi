@@ -255,7 +255,7 @@ class LogsResponse(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., timestamp: _Optional[str] = ...) -> None: ...
 
 class AttachInit(_message.Message):
-    __slots__ = ("session", "command", "tty", "size", "interactive", "term", "end_session")
+    __slots__ = ("session", "command", "tty", "size", "interactive", "term", "end_session", "resume")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TTY_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class AttachInit(_message.Message):
     INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
     END_SESSION_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     session: str
     command: _containers.RepeatedScalarFieldContainer[str]
     tty: bool
@@ -270,7 +271,8 @@ class AttachInit(_message.Message):
     interactive: bool
     term: str
     end_session: bool
-    def __init__(self, session: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., size: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., interactive: _Optional[bool] = ..., term: _Optional[str] = ..., end_session: _Optional[bool] = ...) -> None: ...
+    resume: str
+    def __init__(self, session: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., size: _Optional[_Union[_common_pb2.TerminalSize, _Mapping]] = ..., interactive: _Optional[bool] = ..., term: _Optional[str] = ..., end_session: _Optional[bool] = ..., resume: _Optional[str] = ...) -> None: ...
 
 class Signal(_message.Message):
     __slots__ = ("number",)
@@ -305,14 +307,48 @@ class Exit(_message.Message):
     def __init__(self, code: _Optional[int] = ..., detached: _Optional[bool] = ...) -> None: ...
 
 class AttachResponse(_message.Message):
-    __slots__ = ("stdout", "stderr", "exit")
+    __slots__ = ("stdout", "stderr", "exit", "shell")
     STDOUT_FIELD_NUMBER: _ClassVar[int]
     STDERR_FIELD_NUMBER: _ClassVar[int]
     EXIT_FIELD_NUMBER: _ClassVar[int]
+    SHELL_FIELD_NUMBER: _ClassVar[int]
     stdout: bytes
     stderr: bytes
     exit: Exit
-    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[Exit, _Mapping]] = ...) -> None: ...
+    shell: ShellStarted
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[Exit, _Mapping]] = ..., shell: _Optional[_Union[ShellStarted, _Mapping]] = ...) -> None: ...
+
+class ShellStarted(_message.Message):
+    __slots__ = ("id", "resumed")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    resumed: bool
+    def __init__(self, id: _Optional[str] = ..., resumed: _Optional[bool] = ...) -> None: ...
+
+class ListShellsRequest(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: str
+    def __init__(self, session: _Optional[str] = ...) -> None: ...
+
+class Shell(_message.Message):
+    __slots__ = ("id", "started", "waiting_since", "grace_left")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    WAITING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    GRACE_LEFT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    started: int
+    waiting_since: int
+    grace_left: int
+    def __init__(self, id: _Optional[str] = ..., started: _Optional[int] = ..., waiting_since: _Optional[int] = ..., grace_left: _Optional[int] = ...) -> None: ...
+
+class ListShellsResponse(_message.Message):
+    __slots__ = ("shells",)
+    SHELLS_FIELD_NUMBER: _ClassVar[int]
+    shells: _containers.RepeatedCompositeFieldContainer[Shell]
+    def __init__(self, shells: _Optional[_Iterable[_Union[Shell, _Mapping]]] = ...) -> None: ...
 
 class ForwardOpen(_message.Message):
     __slots__ = ("session", "port")

@@ -85,6 +85,11 @@ class SessionServiceStub:
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.SerializeToString,
                 response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.FromString,
                 _registered_method=True)
+        self.ListShells = channel.unary_unary(
+                '/mc.api.v1.SessionService/ListShells',
+                request_serializer=mc_dot_api_dot_v1_dot_session__pb2.ListShellsRequest.SerializeToString,
+                response_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ListShellsResponse.FromString,
+                _registered_method=True)
         self.Forward = channel.stream_stream(
                 '/mc.api.v1.SessionService/Forward',
                 request_serializer=mc_dot_api_dot_v1_dot_session__pb2.ForwardRequest.SerializeToString,
@@ -168,6 +173,15 @@ class SessionServiceServicer:
     def Attach(self, request_iterator, context):
         """Run a command (or the driver's connect command) in the session with stdin/stdout streamed
         both ways. The first client message must be `init`. The server ends the stream after `exit`.
+        A connect on a terminal (no command) is a resumable shell: when its client goes away without a
+        detach, it keeps running for the server's grace period and `init.resume` takes it up again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListShells(self, request, context):
+        """The caller's resumable shells in a session: those waiting for their client, and attached ones.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -236,6 +250,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Attach,
                     request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.FromString,
                     response_serializer=mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.SerializeToString,
+            ),
+            'ListShells': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListShells,
+                    request_deserializer=mc_dot_api_dot_v1_dot_session__pb2.ListShellsRequest.FromString,
+                    response_serializer=mc_dot_api_dot_v1_dot_session__pb2.ListShellsResponse.SerializeToString,
             ),
             'Forward': grpc.stream_stream_rpc_method_handler(
                     servicer.Forward,
@@ -514,6 +533,33 @@ class SessionService:
             '/mc.api.v1.SessionService/Attach',
             mc_dot_api_dot_v1_dot_session__pb2.AttachRequest.SerializeToString,
             mc_dot_api_dot_v1_dot_session__pb2.AttachResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListShells(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mc.api.v1.SessionService/ListShells',
+            mc_dot_api_dot_v1_dot_session__pb2.ListShellsRequest.SerializeToString,
+            mc_dot_api_dot_v1_dot_session__pb2.ListShellsResponse.FromString,
             options,
             channel_credentials,
             insecure,

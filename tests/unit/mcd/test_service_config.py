@@ -6,6 +6,8 @@ import pytest
 
 from mcd.main import check_config
 
+_AUTH = "auth: {issuer: 'https://idp.example', client_id: mc-service}\n"
+
 
 def test_check_config_masks_every_secret(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PG_PASSWORD", "S3cretPw")
@@ -39,6 +41,12 @@ def test_url_passwords_are_masked_anywhere(value):
     ("sessions: {egress: {allow: everything}}\n", "sessions.egress.allow: expected open, any"),
     ("sessions: {max_lifetime: soon}\n", "sessions.max_lifetime: expected a duration"),
     ("sessions: {idle_timeout: [1h]}\n", "sessions.idle_timeout: expected a duration"),
+    ("sessions: {shell_grace: 2d}\n", "sessions.shell_grace: expected at most 1d"),
+    ("server: {web: {port: 3001}}\n", "server.web requires server.tls and an auth section"),
+    ("server: {web: 3001}\n", "server.web: expected a mapping with port"),
+    (_AUTH + "server: {port: 3000, tls: {cert: a, key: b}, web: {port: 70000}}\n", "server.web.port"),
+    (_AUTH + "server: {port: 3000, tls: {cert: a, key: b}, web: {port: 3001, url: 'http://x:3001'}}\n",
+     "server.web.url: expected the https://HOST[:PORT]"),
     ("sessions: {egress: {allow: [10.0.0.1]}}\n", "sessions.egress.allow: expected domain names"),
     ("sessions: {egress: {allow: any, widen: yes-please}}\n", "sessions.egress.widen"),
     ("sessions: {egress: {alow: any}}\n", "sessions.egress: expected a mapping with allow"),
@@ -122,6 +130,19 @@ def test_the_egress_policy(tmp_path, text, egress, widen):
     settings = engine_settings(load(str(path)))
     assert (settings.egress, settings.egress_widen) == (egress, widen)
     assert settings.egress_network == ("out" if "network" in text else "mc-egress")
+
+
+def test_the_web_listener_and_the_shell_grace(tmp_path):
+    from mcd.config import load
+
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text(_AUTH + "server: {host: 10.0.0.5, port: 3000, tls: {cert: a, key: b}, web: {port: 3001}}\n"
+                   "sessions: {shell_grace: 90s}\n")
+    c = load(str(cfg))
+    assert (c.web_port, c.web_url, c.shell_grace) == (3001, "https://10.0.0.5:3001", 90)
+    cfg.write_text(_AUTH + "server: {port: 3000, tls: {cert: a, key: b}, web: {port: 443, url: 'https://mc.example/'}}\n")
+    c = load(str(cfg))
+    assert (c.web_url, c.shell_grace) == ("https://mc.example", 300)
 
 
 @pytest.mark.parametrize(("text", "lifetime", "idle"), [
