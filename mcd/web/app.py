@@ -28,6 +28,7 @@ import logging
 import secrets
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -116,6 +117,7 @@ class WebApp:
     @web.middleware
     async def _headers(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                        ) -> web.StreamResponse:
+        started = time.monotonic()
         try:
             resp = await handler(request)
         except McError as exc:
@@ -123,6 +125,9 @@ class WebApp:
             resp = web.json_response({"error": str(exc)}, status=code)
         if not resp.prepared:
             resp.headers.update(_SECURITY)
+        if not request.path.startswith("/static/"):  # one line per request, as for gRPC calls
+            log.info(json.dumps({"web": request.path[:200], "method": request.method, "status": resp.status,
+                                 "ms": round((time.monotonic() - started) * 1000, 1)}))
         return resp
 
     def _origin_ok(self, request: web.Request) -> bool:

@@ -213,7 +213,7 @@ def test_bad_tokens_are_rejected_on_every_rpc(secured, tokens, kind):
                 channel.unary_unary(path, **kwargs)(request_cls(), metadata=metadata, timeout=10)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, (path, err.value.details())
         checked += 1
-    assert checked == 24  # 11 session, 3 driver, 5 project, 4 MCP RPCs and AuthService.WhoAmI
+    assert checked == 25  # 12 session, 3 driver, 5 project, 4 MCP RPCs and AuthService.WhoAmI
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status == 1

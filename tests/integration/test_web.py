@@ -94,6 +94,9 @@ def browser_login(chromium, web: Web, name: str):
     """A browser context logged in as ``name`` through the provider's own login and consent pages."""
     context = chromium.new_context(ignore_https_errors=True, viewport={"width": 1000, "height": 600})
     page = context.new_page()
+    problems: list[str] = []  # what the page said went wrong, for a failure's message
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.goto(web.url + "/")
     page.wait_for_url(re.compile(r".*/interaction/.*"))  # the provider's login page
     page.fill("input[name=login]", name)
@@ -102,7 +105,10 @@ def browser_login(chromium, web: Web, name: str):
     page.wait_for_selector("text=Continue")  # its consent page
     page.click("button[type=submit]")
     page.wait_for_url(web.url + "/")
-    page.wait_for_selector("#sessions tbody tr, #empty:not([hidden])")
+    try:
+        page.wait_for_selector("#sessions tbody tr, #empty:not([hidden])", timeout=60_000)
+    except Exception as exc:
+        raise AssertionError(f"no session list: status {page.inner_text('#status')!r}, {problems}") from exc
     return context, page
 
 
