@@ -167,6 +167,8 @@ def _make(docker: Docker, relay: Relay, image_of: Callable[[bool], str]) -> None
             f"{RELAY_LABEL}={relay.instance}", "--restart", "unless-stopped", "--init", "--security-opt",
             "no-new-privileges", "--cap-drop", "ALL", "--pids-limit", "128", "--memory", "256m"]
     image = image_of(False)
+    if docker.run("network", "inspect", "--format", "{{.Id}}", relay.egress_network, check=False).returncode:
+        ensure_network(docker, relay.egress_network, isolated=True)  # (create does not check it; start would fail)
     for attempt in range(3):
         try:
             docker.run("create", *argv, "--pull=never", image, timeout=60)
