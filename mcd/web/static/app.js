@@ -7,7 +7,16 @@ const status = (text) => { $('#status').textContent = text; };
 let current = null; // what the open view must close when left
 
 async function api(path) {
-  const resp = await fetch(path, { credentials: 'same-origin' });
+  let resp;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      resp = await fetch(path, { credentials: 'same-origin' });
+      break;
+    } catch (err) { // the network changed under the request (a laptop's Wi-Fi, a host's new interfaces)
+      if (attempt >= 4) throw err;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
   if (resp.status === 401) { location.href = '/auth/login'; throw new Error('not logged in'); }
   const body = await resp.json();
   if (!resp.ok) throw new Error(body.error || resp.statusText);
