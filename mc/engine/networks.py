@@ -3,8 +3,10 @@ the existing ones a caller names."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 from mc.docker import Docker, DockerError
 from mc.engine import labels
@@ -36,6 +38,26 @@ def ensure_network(docker: Docker, name: str, owner: str = "", *, internal: bool
             if not exc.is_a(Conflict):  # created meanwhile by a parallel mc
                 raise
         _made[name] = time.monotonic()
+
+
+@contextlib.contextmanager
+def host_lock() -> Iterator[None]:
+    """mc processes of this host one at a time (a network that several may find missing at once is
+    made once); best effort: a lock file another user made, and this one may not open, is done
+    without."""
+    import fcntl
+    import os
+
+    try:
+        fd = os.open("/tmp/mc-network-create.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def check_networks(docker: Docker, names: tuple[str, ...]) -> None:

@@ -27,10 +27,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from mc.engine.attach import POLL, QUEUE, AttachProcess
 from mc.engine.models import ShellInfo
 from mc.errors import NotFound
+
+if TYPE_CHECKING:
+    from mc.engine.local import LocalBackend
 
 SCROLLBACK = 256 * 1024
 DEFAULT_GRACE = 300
@@ -251,6 +255,12 @@ class Shells:
         att = shell.attach(False, size)
         threading.Thread(target=shell.pump, name=f"shell-{shell.id}", daemon=True).start()
         return att
+
+    def connect(self, engine: LocalBackend, session: str, user: str, size: tuple[int, int] | None,
+                term: str) -> Attachment:
+        """A new shell: the session's connect command on a terminal, this client attached."""
+        return self.open(lambda: engine.open_attach(session, [], tty=True, interactive=True, size=size, term=term),
+                         session, user, size)
 
     def resume(self, shell_id: str, session: str, user: str, size: tuple[int, int] | None) -> Attachment:
         """Resume the user's shell in that session: its scrollback first, then live."""

@@ -159,16 +159,17 @@ def _make(docker: Docker, relay: Relay, image_of: Callable[[bool], str]) -> None
     It stays (restarted with the engine) for the sessions to come; one for a key pair no longer
     configured is removed by hand (``docker rm -f``, label ``mc.otlp-relay``)."""
     from mc.docker import DockerError
-    from mc.docker.errors import ImageMissing, NetworkMissing
+    from mc.docker.errors import ImageMissing
     from mc.engine.environment import dir_tar
-    from mc.engine.networks import ensure_network
+    from mc.engine.networks import ensure_network, host_lock
 
     argv = ["--name", relay.name, "--hostname", relay.name, "--network", relay.egress_network, "--label",
             f"{RELAY_LABEL}={relay.instance}", "--restart", "unless-stopped", "--init", "--security-opt",
             "no-new-privileges", "--cap-drop", "ALL", "--pids-limit", "128", "--memory", "256m"]
     image = image_of(False)
-    if docker.run("network", "inspect", "--format", "{{.Id}}", relay.egress_network, check=False).returncode:
-        ensure_network(docker, relay.egress_network, isolated=True)  # (create does not check it; start would fail)
+    with host_lock():  # (create does not check the network, start would fail; parallel mc would make two)
+        if docker.run("network", "inspect", "--format", "{{.Id}}", relay.egress_network, check=False).returncode:
+            ensure_network(docker, relay.egress_network, isolated=True)
     for attempt in range(3):
         try:
             docker.run("create", *argv, "--pull=never", image, timeout=60)
@@ -178,8 +179,6 @@ def _make(docker: Docker, relay: Relay, image_of: Callable[[bool], str]) -> None
                 return  # another create made it
             if attempt < 2 and exc.is_a(ImageMissing):
                 image = image_of(True)
-            elif attempt < 2 and exc.is_a(NetworkMissing):
-                ensure_network(docker, relay.egress_network, isolated=True)
             else:
                 raise
     try:

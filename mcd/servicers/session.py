@@ -161,9 +161,7 @@ class SessionServicer(Scoped, session_pb2_grpc.SessionServiceServicer):
             if init.resume:
                 proc = self.shells.resume(init.resume[:64], session.id, identity.current.get().user, size)
             elif shell:
-                proc = self.shells.open(lambda: engine.open_attach(session.id, [], tty=True, interactive=True,
-                                                                   size=size, term=init.term),
-                                        session.id, identity.current.get().user, size)
+                proc = self.shells.connect(engine, session.id, identity.current.get().user, size, init.term)
             else:
                 proc = engine.open_attach(session.id, list(init.command), tty=init.tty, interactive=init.interactive,
                                           size=size, term=init.term)

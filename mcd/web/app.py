@@ -289,9 +289,7 @@ class WebApp:
         if resume:
             with contextlib.suppress(NotFound):  # ended meanwhile: a new one
                 return self.shells.resume(resume, session.id, who.user, size)
-        return self.shells.open(lambda: engine.open_attach(session.id, [], tty=True, interactive=True, size=size,
-                                                           term="xterm-256color"),
-                                session.id, who.user, size)
+        return self.shells.connect(engine, session.id, who.user, size, "xterm-256color")
 
     @staticmethod
     def _control(att: Attachment, text: str) -> bool:

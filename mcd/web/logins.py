@@ -92,10 +92,6 @@ class WebLogins:
                 login.refresh_token = tokens.get("refresh_token") or login.refresh_token
             return login.who
 
-    def alive(self, cookie: str) -> bool:
-        with self._lock:
-            return _key(cookie) in self._logins
-
     def end(self, cookie: str, revoke: bool = True) -> None:
         """Logout: the record goes, its tokens are revoked at the provider (best effort)."""
         with self._lock:
