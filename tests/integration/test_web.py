@@ -90,6 +90,19 @@ def chromium():
         browser.close()
 
 
+def navigate(page, url: str | None = None) -> None:
+    """page.goto(url), or a reload: again when Chromium dropped it with ERR_NETWORK_CHANGED (it does
+    whenever the host's interfaces change, which parallel tests' Docker networks do all the time)."""
+    for attempt in range(3):
+        try:
+            page.goto(url) if url else page.reload()
+            return
+        except Exception as exc:
+            if attempt == 2 or "ERR_NETWORK_CHANGED" not in str(exc):
+                raise
+            time.sleep(0.5)
+
+
 def browser_login(chromium, web: Web, name: str):
     """A browser context logged in as ``name`` through the provider's own login and consent pages."""
     context = chromium.new_context(ignore_https_errors=True, viewport={"width": 1000, "height": 600})
@@ -97,7 +110,7 @@ def browser_login(chromium, web: Web, name: str):
     problems: list[str] = []  # what the page said went wrong, for a failure's message
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.goto(web.url + "/")
+    navigate(page, web.url + "/")
     page.wait_for_url(re.compile(r".*/interaction/.*"))  # the provider's login page
     page.fill("input[name=login]", name)
     page.fill("input[name=password]", f"{name}-password")
@@ -114,7 +127,7 @@ def browser_login(chromium, web: Web, name: str):
             # which parallel tests' Docker networks do all the time: a person would reload, once
             if attempt or not any("ERR_NETWORK_CHANGED" in p for p in problems):
                 raise AssertionError(f"no session list: status {page.inner_text('#status')!r}, {problems}") from exc
-            page.reload()
+            navigate(page)
     return context, page
 
 
@@ -136,7 +149,7 @@ def wait_text(page, pattern: str, timeout: float = 30) -> str:
 
 
 def open_terminal(page, web: Web, session: str) -> None:
-    page.goto(f"{web.url}/#/terminal/{session}")
+    navigate(page, f"{web.url}/#/terminal/{session}")
     page.wait_for_function("() => !!window.mcTerm")
     wait_text(page, r"(?m)[#$]\s*$")
 
@@ -180,7 +193,7 @@ def test_browser_terminal_login_type_resize_reload_logs_exit_logout(web, chromiu
         # a reload finds the same shell, its screen replayed
         type_line(page, "export KEPT=kept-$((40+2))")
         wait_text(page, r"export KEPT")
-        page.reload()
+        navigate(page)
         page.wait_for_function("() => !!window.mcTerm")
         assert "resumed shell" in page.wait_for_selector("#status:has-text('resumed')").inner_text()
         wait_text(page, r"export KEPT")  # the recent screen, replayed
@@ -188,7 +201,7 @@ def test_browser_terminal_login_type_resize_reload_logs_exit_logout(web, chromiu
         wait_text(page, r"(?m)^kept-42$")
 
         # live logs
-        page.goto(f"{web.url}/#/logs/{ticker['id']}")
+        navigate(page, f"{web.url}/#/logs/{ticker['id']}")
         page.wait_for_function("() => /tick \\d+/.test(document.querySelector('#logs').textContent)")
         first = page.inner_text("#logs").count("tick")
         page.wait_for_function(f"() => (document.querySelector('#logs').textContent.match(/tick/g) || []).length"
@@ -211,7 +224,7 @@ def test_browser_terminal_login_type_resize_reload_logs_exit_logout(web, chromiu
         assert "mc_login" not in storage
 
         # logout ends the login: the API and the WebSocket refuse it
-        page.goto(web.url + "/")
+        navigate(page, web.url + "/")
         page.click("#logout")
         page.wait_for_selector("text=Logged out")
         assert page.request.get(web.url + "/api/me").status == 401
@@ -252,7 +265,7 @@ def test_other_users_browser_and_other_sites_are_refused(web, chromium, tmp_path
         b_cookie = {c["name"]: c["value"] for c in b_context.cookies()}["mc_login"]
         assert b_page.locator("#sessions tbody tr").count() == 0  # alice's session is not in bob's list
         assert b_page.request.get(f"{web.url}/api/sessions/{s['id']}").status == 403
-        b_page.goto(f"{web.url}/#/terminal/{s['id']}")
+        navigate(b_page, f"{web.url}/#/terminal/{s['id']}")
         b_page.wait_for_selector("#status:has-text('of yours')")
         assert ws_status(web, s["id"], b_cookie) == 403
         assert ws_status(web, s["id"], a_cookie) == 101  # the same upgrade is fine for its owner...
