@@ -62,6 +62,7 @@ from typing import Any
 
 from mc.config.store import expand
 from mc.engine.logfwd import Fluentd, Langfuse
+from mc.engine.settings import DEFAULT_SHELL_GRACE, MAX_SHELL_GRACE
 from mc.errors import InvalidArgument
 
 KNOWN: dict[str, set[str]] = {
@@ -80,8 +81,6 @@ TOP = {*KNOWN, "drivers", "state_dir"}
 
 
 DEFAULT_IDLE_TIMEOUT = 3600  # mcd stops idle sessions after an hour unless told otherwise
-DEFAULT_SHELL_GRACE = 300  # a dropped shell waits five minutes for its user
-MAX_SHELL_GRACE = 86400
 
 
 @dataclass

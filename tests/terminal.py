@@ -48,3 +48,49 @@ def typing_resize_exit(child: pexpect.spawn, size: tuple[int, int], new_size: tu
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == code
+
+
+def killed_client_resumes(mc, remote: tuple[str, ...], sid: str, grace: int) -> None:
+    """A connect killed without a detach leaves its shell waiting; the next connect resumes it (its
+    screen replayed, its variables set, the same process); `--new` is a fresh shell beside it; killed
+    again, the shell ends after ``grace`` seconds with nothing of it left in the session."""
+    def in_session(*command: str) -> int:
+        return mc.run(*remote, "session", "exec", sid, "--", *command).returncode
+
+    child = spawn(mc, *remote, "session", "connect", sid)
+    child.expect(PROMPT)
+    child.sendline("echo $$ > /tmp/killed.pid; export KEPT=kept-$((2+1))")
+    child.sendline("echo MARK-$((2+1))")
+    child.expect("MARK-3")
+    child.kill(9)
+    child.close()
+    pid = mc.ok(*remote, "session", "exec", sid, "--", "cat", "/tmp/killed.pid").strip()
+    fresh = spawn(mc, *remote, "session", "connect", sid, "--new")  # not the waiting one
+    fresh.expect(PROMPT)
+    fresh.sendline("echo [$KEPT]")
+    fresh.expect(r"\[\]")
+    fresh.sendline("exit 0")
+    fresh.expect(pexpect.EOF)
+    child = spawn(mc, *remote, "session", "connect", sid)
+    child.expect("resuming shell")
+    child.expect("MARK-3")  # its recent screen, replayed
+    child.sendline("echo $KEPT $$")
+    child.expect(f"kept-3 {pid}")
+    child.sendline("sleep 1000 & echo $! > /tmp/child.pid; echo CHILD-$((1+1))")
+    child.expect("CHILD-2")
+    # killed again: after the grace period the shell is ended, nothing of it left in the session
+    child.kill(9)
+    child.close()
+    time.sleep(grace)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and in_session("kill", "-0", pid) == 0:
+        time.sleep(0.2)
+    assert in_session("kill", "-0", pid) != 0
+    orphan = mc.ok(*remote, "session", "exec", sid, "--", "cat", "/tmp/child.pid").strip()
+    assert in_session("kill", "-0", orphan) != 0
+    child = spawn(mc, *remote, "session", "connect", sid)  # nothing to resume: a fresh shell
+    child.expect(PROMPT)
+    child.sendline("echo [$KEPT]")
+    child.expect(r"\[\]")
+    child.sendline("exit 0")
+    child.expect(pexpect.EOF)

@@ -10,6 +10,13 @@ def main() -> None:
 
     ``mc --help`` and ``mc --version`` are answered before the CLI framework is imported.
     """
+    import os
+
+    if os.environ.get("MC_SHELL_HOST"):  # a local shell's holder process (mc.engine.shellhost)
+        from mc.engine.shellhost import host_main
+
+        host_main()
+        return
     argv = sys.argv[1:]
     if argv in (["--help"], ["-h"]):
         from mc.cli.roothelp import render

@@ -11,9 +11,12 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import socket
+
     from mc.config.store import Config
     from mc.engine.backend import Backend
     from mc.engine.logfwd import Fluentd, Langfuse
+    from mc.engine.models import ExecResult
     from mc.engine.settings import EngineSettings
 
 remote: str | None = None
@@ -69,7 +72,26 @@ def settings_from_config(config: Config) -> EngineSettings:
         egress_ca=tuple(config.get("docker.egress_ca_certs") or ()),
         fluentd=_fluentd(config),
         langfuse=_langfuse(config),
+        shell_grace=_shell_grace(config),
     )
+
+
+def _shell_grace(config: Config) -> int:
+    from mc.engine.checks import parse_duration
+    from mc.engine.settings import MAX_SHELL_GRACE
+
+    seconds = parse_duration(config.get("sessions.shell_grace") or "0", "sessions.shell_grace")
+    if seconds > MAX_SHELL_GRACE:
+        from mc.errors import InvalidArgument
+
+        raise InvalidArgument(f"sessions.shell_grace: at most 1d, got {seconds}s")
+    return seconds
+
+
+def _screen(sock: socket.socket, *, size: tuple[int, int] | None, resume: bool) -> ExecResult:
+    from mc.term.shellclient import drive
+
+    return drive(sock, size=size, resume=resume)
 
 
 def _langfuse(config: Config) -> Langfuse | None:
@@ -107,5 +129,5 @@ def backend() -> Backend:
             from mc.engine.scope import Scope
 
             _backend = LocalBackend(Docker(config().get("docker.socket"), debug=debug),
-                                    settings_from_config(config()), Scope.local(default_owner()))
+                                    settings_from_config(config()), Scope.local(default_owner()), screen=_screen)
     return _backend

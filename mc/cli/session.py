@@ -574,8 +574,9 @@ def connect(
 ) -> int:
     """Open an interactive shell (or the driver's connect command) in a session.
 
-    Through mcd, a shell whose connection dropped (no detach) waits for its user for the server's
-    grace period: connect resumes it, its recent screen replayed (it asks which when several wait).
+    A shell whose terminal or connection went away without a detach waits sessions.shell_grace
+    (mcd: the server's): connect resumes it, its recent screen replayed (it asks which when several
+    wait).
 
     Parameters
     ----------

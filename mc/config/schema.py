@@ -65,6 +65,8 @@ KEYS: dict[str, Key] = {
         Key("services.google.api_key", str, "", "Google API key (GOOGLE_API_KEY)"),
         Key("sessions.idle_timeout", str, "", "stop a session after this long without activity (30m, 2h; "
             "0 or empty: never); create --idle-timeout overrides"),
+        Key("sessions.shell_grace", str, "5m", "how long a connect's shell whose terminal went away without a "
+            "detach waits to be resumed (at most 1d; 0: it ends with its terminal)"),
         Key("logging.fluentd.url", str, "", "Fluentd collector every session's output also goes to "
             "(host:port, tcp://host:port or unix:///path); empty: none"),
         Key("logging.fluentd.tag", str, "", "its tag: letters, digits, . _ - and {session} {owner} {driver} "

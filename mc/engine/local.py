@@ -13,7 +13,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mc import __version__, contract
 from mc.docker import Docker, DockerError
@@ -41,6 +41,8 @@ from mc.engine.settings import EngineSettings
 from mc.errors import Conflict, InvalidArgument, McError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
+    import socket
+
     from mc.drivers.catalog import DriverCatalog
     from mc.drivers.registry import Driver
     from mc.engine.attach import AttachProcess
@@ -63,15 +65,22 @@ class _Parts:
         self.mcps = mcps
 
 
+class Screen(Protocol):
+    """Drives this terminal on a shell's connection until it ends (mc.term.shellclient.drive)."""
+
+    def __call__(self, sock: socket.socket, *, size: tuple[int, int] | None, resume: bool) -> ExecResult: ...
+
+
 class LocalBackend:
     """Sessions as labelled containers on one Docker engine."""
 
     def __init__(self, docker: Docker, settings: EngineSettings, scope: Scope,
                  projects: ProjectSource | None = None, drivers: DriverCatalog | None = None,
-                 mcps: McpSource | None = None) -> None:
+                 mcps: McpSource | None = None, screen: Screen | None = None) -> None:
         self.docker = docker
         self.settings = settings
         self.scope = scope
+        self.screen = screen  # drives this terminal on a resumable shell (the CLI's); None: docker's own
         self._parts = _Parts(projects, drivers, mcps)
         # shared by every scoped copy: each owner's lock, and the containers being made for them
         self._owner_locks: dict[str, threading.Lock] = {}
@@ -653,13 +662,69 @@ class LocalBackend:
                     self.close([ref], kill=True)
 
     def connect(self, ref: str, *, tty: bool, terminal: TerminalFacts | None = None, resume: str = "") -> ExecResult:
-        if resume:
-            raise NotFound(f"no shell {resume} to resume: local shells end with their terminal")
-        return self._attached(ref, None, tty=tty, interactive=True, terminal=terminal)
+        """A shell on this terminal: resumable (a holder process keeps it, see mc.engine.shellhost)
+        when there is a terminal, a screen to drive it and a grace period; else docker's own attach."""
+        if not (tty and self.screen and self.settings.shell_grace):
+            if resume:
+                raise NotFound(f"no shell {resume} to resume: this connect has no terminal, or "
+                               "sessions.shell_grace is 0")
+            return self._attached(ref, None, tty=tty, interactive=True, terminal=terminal)
+        screen = self.screen
+        trace = self.trace(lambda: self.get(ref), None, send_now=True)
+        try:
+            session = self._connectable(ref)
+            size = (terminal.rows, terminal.cols) if terminal and terminal.rows and terminal.cols else None
+            if resume:
+                from mc.engine.shellhost import dial
+
+                result = screen(dial(self.scope.owner, session.id, resume), size=size, resume=True)
+            else:
+                result = screen(self._new_shell(session, terminal, size), size=size, resume=False)
+            result = self._ended(session, result.code, result.detached)
+        except McError as exc:
+            if trace is not None:
+                trace.end(None, error=str(exc))
+            raise
+        if trace is not None:
+            trace.end(result.code, detached=result.detached)
+        return result
+
+    def _connectable(self, ref: str) -> Session:
+        session = self.get(ref)
+        if session.status == "failed":
+            raise McError(failure_reason(self.docker, session) or not_running(session))
+        _check_running(session)
+        return session
+
+    def _new_shell(self, session: Session, terminal: TerminalFacts | None, size: tuple[int, int] | None
+                   ) -> socket.socket:
+        """Start a holder process running the session's connect command; a connection to it."""
+        import os
+        import sys
+
+        from mc.engine.attach import new_exec_id
+        from mc.engine.shellhost import spawn
+
+        exec_id = new_exec_id()
+        argv = exec_argv(session, session.connect or ["bash", "-l"], tty=True, interactive=True,
+                         terminal=TerminalFacts((terminal.term if terminal else "") or "xterm-256color",
+                                                *(size or (0, 0))), env={"MC_EXEC_ID": exec_id})
+        if getattr(sys, "frozen", False):  # the single file, not the copy it unpacked
+            me = [os.path.abspath(os.environ.get("MC_SELF") or sys.executable)]
+        else:
+            me = [sys.executable, "-m", "mc"]
+        host = (self.docker.env or {}).get("DOCKER_HOST", "")
+        sock, _ = spawn(me, self.docker.binary, host, self.scope.owner, session, argv, exec_id, size,
+                        self.settings.shell_grace)
+        return sock
 
     def shells(self, ref: str) -> builtins.list[ShellInfo]:
-        self.get(ref)
-        return []
+        session = self.get(ref)
+        if not self.screen:
+            return []
+        from mc.engine.shellhost import listing
+
+        return listing(self.scope.owner, session.id)
 
     def run(self, ref: str, command: str, *, end_session: bool = False) -> ExecResult:
         return self.exec(ref, ["bash", "-lc", command], tty=False, interactive=False, end_session=end_session)

@@ -23,6 +23,10 @@ class Limits:
     storage: str = ""  # the most a session's own files may take, e.g. "10g"; "" for none (needs an engine that can)
 
 
+DEFAULT_SHELL_GRACE = 300  # a shell whose client went away waits five minutes for it
+MAX_SHELL_GRACE = 86400
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """The engine's configuration, built by the CLI from the user config and by mcd from its own."""
@@ -56,5 +60,6 @@ class EngineSettings:
     langfuse: Langfuse | None = None  # a project that gets a trace of each connect/run/exec, and the tools' spans
     max_lifetime: int = 0  # seconds: the longest a session lives, and its lifetime unless it asks for less (0: none)
     idle_timeout: int = 0  # seconds idle before a session stops, unless it asks otherwise (0: never)
+    shell_grace: int = DEFAULT_SHELL_GRACE  # local: how long a dropped connect's shell waits (0: ends with it)
     state_dir: Path | None = None  # what the engine keeps besides labels (extended deadlines); default: the data dir
     instance: str = ""  # mcd: its installation's id; its sessions are labelled so, and only they are listed

@@ -129,10 +129,10 @@ class Attachment:
 
 class Shell:
     def __init__(self, registry: Shells, proc: AttachProcess, session: str, user: str,
-                 size: tuple[int, int] | None) -> None:
+                 size: tuple[int, int] | None, shell_id: str = "") -> None:
         self.registry = registry
         self.proc = proc
-        self.id = secrets.token_hex(4)
+        self.id = shell_id or secrets.token_hex(4)
         self.session = session
         self.user = user
         self.size = size
@@ -246,10 +246,10 @@ class Shells:
         self._shells: dict[str, Shell] = {}
 
     def open(self, start: Callable[[], AttachProcess], session: str, user: str,
-             size: tuple[int, int] | None) -> Attachment:
+             size: tuple[int, int] | None, shell_id: str = "") -> Attachment:
         """A new shell (``start`` runs its command) with this client attached."""
         proc = start()
-        shell = Shell(self, proc, session, user, size)
+        shell = Shell(self, proc, session, user, size, shell_id)
         with self._lock:
             self._shells[shell.id] = shell
         att = shell.attach(False, size)
@@ -270,6 +270,10 @@ class Shells:
             raise NotFound(f"no shell {shell_id} to resume in session {session} (it ended, or its grace "
                            "period ran out)")
         return shell.attach(True, size)
+
+    def get(self, shell_id: str) -> Shell | None:
+        with self._lock:
+            return self._shells.get(shell_id)
 
     def of(self, session: str, user: str) -> list[ShellInfo]:
         """The user's shells in a session, oldest first."""

@@ -247,7 +247,7 @@ def run_attach(
                         detached.set()
                     break
             if not got_exit and not detached.is_set():
-                raise Unavailable("the connection to the remote ended before the command did")
+                raise Unavailable("the connection to the shell ended before the command did")
         finally:
             done.set()
             wake()

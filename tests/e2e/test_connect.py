@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pexpect
 import pytest
 
-from tests.terminal import PROMPT, spawn, typing_resize_exit
+from tests.terminal import PROMPT, killed_client_resumes, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
 
@@ -43,6 +44,17 @@ def test_detach_keeps_session_running(docker_mc):
     # the detached shell is still alive in the session
     pid = mc.ok("session", "exec", sid, "--", "cat", "/tmp/shell.pid").strip()
     assert mc.run("session", "exec", sid, "--", "kill", "-0", pid).returncode == 0
+
+
+def test_killed_connect_resumes_its_shell(docker_mc):
+    mc = docker_mc
+    mc.ok("config", "set", "sessions.shell_grace", "4s")
+    sid = new_session(mc)
+    killed_client_resumes(mc, (), sid, 4)
+    deadline = time.monotonic() + 5
+    while list(Path("/tmp").glob(f"mc-shells-*/*/{sid}.*.sock")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(Path("/tmp").glob(f"mc-shells-*/*/{sid}.*.sock"))  # every holder has ended
 
 
 def test_ctrl_c_reaches_the_session_not_mc(docker_mc):

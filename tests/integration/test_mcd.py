@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import McEnv, containers_of, docker, mc_command
 from tests.mcd_harness import McdProcess, start_mcd, ticker_driver, write_config
-from tests.terminal import PROMPT, spawn, typing_resize_exit
+from tests.terminal import PROMPT, killed_client_resumes, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
 SHELL_GRACE = 5  # seconds a shell whose client vanished waits to be resumed
@@ -173,40 +173,7 @@ def test_remote_detach_and_client_kill(remote):
     assert child.exitstatus == 0
     pid = mc.ok("-r", "t", "session", "exec", s["id"], "--", "cat", "/tmp/detached.pid").strip()
     assert mc.run("-r", "t", "session", "exec", s["id"], "--", "kill", "-0", pid).returncode == 0
-    # a client that dies without detaching: its shell waits for it, and a connect resumes it
-    child = spawn(mc, "-r", "t", "session", "connect", s["id"])
-    child.expect(PROMPT)
-    child.sendline("echo $$ > /tmp/killed.pid; export KEPT=kept-$((2+1))")
-    child.sendline("echo MARK-$((2+1))")
-    child.expect("MARK-3")
-    child.kill(9)
-    child.close()
-    pid = mc.ok("-r", "t", "session", "exec", s["id"], "--", "cat", "/tmp/killed.pid").strip()
-    child = spawn(mc, "-r", "t", "session", "connect", s["id"])
-    child.expect("resuming shell")
-    child.expect("MARK-3")  # its recent screen, replayed
-    child.sendline("echo $KEPT $$")
-    child.expect(f"kept-3 {pid}")
-    child.sendline("sleep 1000 & echo $! > /tmp/child.pid; echo CHILD-$((1+1))")
-    child.expect("CHILD-2")
-    # killed again: after the grace period the shell is ended, nothing of it left in the session
-    child.kill(9)
-    child.close()
-    time.sleep(SHELL_GRACE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if mc.run("-r", "t", "session", "exec", s["id"], "--", "kill", "-0", pid).returncode != 0:
-            break
-        time.sleep(0.2)
-    assert mc.run("-r", "t", "session", "exec", s["id"], "--", "kill", "-0", pid).returncode != 0
-    orphan = mc.ok("-r", "t", "session", "exec", s["id"], "--", "cat", "/tmp/child.pid").strip()
-    assert mc.run("-r", "t", "session", "exec", s["id"], "--", "kill", "-0", orphan).returncode != 0
-    child = spawn(mc, "-r", "t", "session", "connect", s["id"])  # nothing to resume: a fresh shell
-    child.expect(PROMPT)
-    child.sendline("echo [$KEPT]")
-    child.expect(r"\[\]")
-    child.sendline("exit 0")
-    child.expect(pexpect.EOF)
+    killed_client_resumes(mc, ("-r", "t"), s["id"], SHELL_GRACE)
 
 
 def test_bare_mc_r_creates_and_connects(remote):
