@@ -6,33 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import secrets
-import subprocess
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import grpc
 import pytest
 
-from tests.conftest import McEnv, make_env, mc_command, remove_owned
-from tests.mcd_harness import McdProcess, free_port, mcd_env, ticker_driver, wait_serving, write_config
-from tests.oidc_harness import Browser, Provider, self_signed
+from tests.conftest import remove_owned
+from tests.oidc_harness import Provider
+from tests.web_harness import PROMPT, Web, browser_login, launch, navigate, start_web, terminal_text, user, wait_text
 
 pytestmark = pytest.mark.engine
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-dev-shm-usage"]
 GRACE = 8  # seconds a dropped shell waits
-
-
-@dataclass
-class Web:
-    daemon: McdProcess
-    grpc_url: str
-    url: str
-    cert: Path
-    tmp: Path
 
 
 @pytest.fixture(scope="module")
@@ -44,40 +27,9 @@ def provider():
 
 @pytest.fixture(scope="module")
 def web(engine, provider, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("web")
-    cert, key = self_signed(tmp)
-    port, web_port = free_port(), free_port()
-    config = write_config(
-        tmp / "mcd",
-        server={"host": "127.0.0.1", "port": port, "tls": {"cert": str(cert), "key": str(key)},
-                "web": {"port": web_port, "url": f"https://127.0.0.1:{web_port}"}},
-        auth={"issuer": provider.issuer, "client_id": "mc-service", "client_secret": "${MCD_CLIENT_SECRET}",
-              "admin_group": "mc-admins"},
-        sessions={"shell_grace": GRACE},
-        drivers=[{"name": "ticker", "path": str(ticker_driver(tmp))}],
-    )
-    env = mcd_env({**make_env(tmp).env, "MCD_CLIENT_SECRET": "mc-service-secret"})
-    daemon = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()
-    wait_serving(f"127.0.0.1:{port}", grpc.ssl_channel_credentials(cert.read_bytes()))
-    yield Web(daemon, f"grpcs://127.0.0.1:{port}", f"https://127.0.0.1:{web_port}", cert, tmp)
-    daemon.stop()
-
-
-def user(web: Web, tmp_path: Path) -> tuple[str, McEnv]:
-    """A fresh user of the provider, logged in with mc (device flow) against the web fixture's mcd."""
-    name = f"contract-{secrets.token_hex(4)}"
-    (tmp_path / name).mkdir()
-    mc = make_env(tmp_path / name)
-    mc.env["MC_AUTH_BROWSER"] = "none"
-    mc.ok("remote", "add", "w", web.grpc_url, "--ca-cert", str(web.cert))
-    proc = subprocess.Popen([*mc_command(), "-r", "w", "auth", "--device"], env=mc.env, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=mc.home)
-    m = re.search(r"visit (\S+) and enter the code (\S+)", proc.stderr.readline())
-    assert m
-    Browser(name).device(m.group(1), m.group(2))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return name, mc
+    w = start_web(tmp_path_factory.mktemp("web"), provider, GRACE)
+    yield w
+    w.daemon.stop()
 
 
 @pytest.fixture
@@ -85,73 +37,15 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(pw)
         yield browser
         browser.close()
-
-
-def navigate(page, url: str | None = None) -> None:
-    """page.goto(url), or a reload: again when Chromium dropped it with ERR_NETWORK_CHANGED (it does
-    whenever the host's interfaces change, which parallel tests' Docker networks do all the time)."""
-    for attempt in range(3):
-        try:
-            page.goto(url) if url else page.reload()
-            return
-        except Exception as exc:
-            if attempt == 2 or "ERR_NETWORK_CHANGED" not in str(exc):
-                raise
-            time.sleep(0.5)
-
-
-def browser_login(chromium, web: Web, name: str):
-    """A browser context logged in as ``name`` through the provider's own login and consent pages."""
-    context = chromium.new_context(ignore_https_errors=True, viewport={"width": 1000, "height": 600})
-    page = context.new_page()
-    problems: list[str] = []  # what the page said went wrong, for a failure's message
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    navigate(page, web.url + "/")
-    page.wait_for_url(re.compile(r".*/interaction/.*"))  # the provider's login page
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", f"{name}-password")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Continue")  # its consent page
-    page.click("button[type=submit]")
-    page.wait_for_url(web.url + "/")
-    for attempt in range(2):
-        try:
-            page.wait_for_selector("#sessions tbody tr, #empty:not([hidden])", timeout=30_000)
-            break
-        except Exception as exc:
-            # Chromium drops a page's loads with ERR_NETWORK_CHANGED when the host's interfaces change,
-            # which parallel tests' Docker networks do all the time: a person would reload, once
-            if attempt or not any("ERR_NETWORK_CHANGED" in p for p in problems):
-                raise AssertionError(f"no session list: status {page.inner_text('#status')!r}, {problems}") from exc
-            navigate(page)
-    return context, page
-
-
-def terminal_text(page) -> str:
-    return page.evaluate("""() => { const b = window.mcTerm.buffer.active; const out = [];
-        for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));
-        return out.join('\\n'); }""")
-
-
-def wait_text(page, pattern: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = terminal_text(page) if page.evaluate("() => !!window.mcTerm") else ""
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} never showed in the terminal:\n{text}")
 
 
 def open_terminal(page, web: Web, session: str) -> None:
     navigate(page, f"{web.url}/#/terminal/{session}")
     page.wait_for_function("() => !!window.mcTerm")
-    wait_text(page, r"(?m)[#$]\s*$")
+    wait_text(page, PROMPT)
 
 
 def type_line(page, line: str) -> None:
@@ -173,7 +67,7 @@ def test_browser_terminal_login_type_resize_reload_logs_exit_logout(web, chromiu
 
         page.click(f"button.terminal[data-session='{s['id']}']")
         page.wait_for_function("() => !!window.mcTerm")
-        wait_text(page, r"(?m)[#$]\s*$")
+        wait_text(page, PROMPT)
         type_line(page, "echo $((6*7))")
         assert re.search(r"^42$", wait_text(page, r"(?m)^42$"), re.M)
 
