@@ -23,7 +23,7 @@ from mc.engine.models import Session, SessionSpec
 from mc.engine.scope import Scope
 from mc.engine.sessions import resolve_ref
 from mc.errors import InvalidArgument, McError, NotFound
-from mcd.store.db import Database
+from mcd.store.db import Database, now
 
 log = logging.getLogger("mcd")
 MAX_REFS = 256
@@ -109,13 +109,15 @@ class TrackedSessions:
     def reconcile(self) -> bool:
         """Mirror every mc container, mark the vanished ones gone, and remove stopped --rm ones.
         False when the engine could not be listed."""
+        listed_at = now()
+        self._since = self._since or str(int(time.time()))  # the events thread picks up from here
         try:
             live = self.engine.scoped(Scope.system()).sessions()
         except McError as exc:
             log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
             return False
         try:
-            went = self.db.reconcile(live)
+            went = self.db.reconcile(live, listed_at)
             if went:
                 log.info(json.dumps({"event": "reconciled", "gone": went}))
             leftovers = [s for s in live if s.status == "expired"
@@ -131,7 +133,7 @@ class TrackedSessions:
 
     def follow(self) -> None:
         """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart."""
-        self._since = str(int(time.time()))
+        self._since = self._since or str(int(time.time()))
         threading.Thread(target=self._follow, name="docker-events", daemon=True).start()
 
     def _follow(self) -> None:

@@ -196,11 +196,15 @@ class Database:
                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
                (s.owner, s.id, s.name, s.driver, s.project, s.container, s.created, now()))
 
-    def reconcile(self, live: Sequence[SessionRow]) -> int:
+    def reconcile(self, live: Sequence[SessionRow], listed_at: str = "") -> int:
         """Mirror the engine: every live session present, every other one gone (or forgotten, when
-        mcd was closing it). Returns how many went."""
+        mcd was closing it). Returns how many went. Rows written since ``listed_at`` (``now()`` taken
+        before the engine was listed) are spared: a session created while the listing ran is not in
+        it, yet lives."""
         keys = {(s.owner, s.id) for s in live}
-        known = {(r[0], r[1]): bool(r[2]) for r in self.query("SELECT owner, id, closing FROM sessions WHERE gone = 0")}
+        known = {(r[0], r[1]): bool(r[2]) for r in self.query("SELECT owner, id, closing, updated FROM sessions "
+                                                              "WHERE gone = 0")
+                 if not listed_at or r[3] < listed_at}
         with self.write() as tx:
             for s in live:
                 if (s.owner, s.id) not in known:

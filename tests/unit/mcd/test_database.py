@@ -10,7 +10,7 @@ from mc.engine.models import Session
 from mc.projects.crypto import generate_key
 from mcd.identity import Identity
 from mcd.projects import DatabaseProjects
-from mcd.store.db import Database
+from mcd.store.db import Database, now
 from mcd.users import Users
 
 V1 = [
@@ -40,6 +40,20 @@ def test_the_mirror_marks_vanished_sessions_gone_and_forgets_what_mcd_was_closin
     # ids are per owner: bob's gone row is untouched by the same id of alice's
     db.upsert_session(_session(b.id, "alice"))
     assert [r["owner"] for r in db.gone_sessions(None)] == ["bob"]
+
+
+def test_a_session_recorded_while_the_engine_was_listed_is_not_marked_gone(tmp_path):
+    """mcd answers calls while its start-up reconcile runs: a create that lands between the
+    engine's listing and the mirror's write is missing from the listing, yet alive."""
+    db = Database(path=str(tmp_path / "mcd.db"))
+    old, new = _session("aaaa0001", "alice"), _session("bbbb0002", "alice")
+    db.upsert_session(old)
+    with db.write() as tx:  # written before the listing began
+        tx("UPDATE sessions SET updated = '2000-01-01T00:00:00Z' WHERE id = ?", (old.id,))
+    listed_at = now()
+    db.upsert_session(new)  # the create, after the listing
+    assert db.reconcile([], listed_at) == 1
+    assert [r["id"] for r in db.gone_sessions(None)] == [old.id]
 
 
 def test_a_version_1_database_is_upgraded_and_its_owners_claimed_once(tmp_path):
