@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, containers_of
+from tests.conftest import ROOT, build_test_image, containers_of
 from tests.mcd_harness import McdProcess, mcd_env, wait_for_socket, write_config
 from tests.terminal import spawn, typing_resize_exit
 
@@ -134,6 +135,73 @@ def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_pat
         assert containers_of(mc.owner)  # a sibling of mcd's container on the host engine
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_mcd_in_docker_in_docker(binaries, docker_mc, tmp_path):
+    """The design card's deployment: mcd and its own engine in one container (build/node,
+    build/mcd-dind.Dockerfile, run with the options of build/docker-compose.dind.yml); its sessions
+    live in the inner engine, the host's holds nothing of them."""
+    import yaml
+
+    mc = docker_mc
+    node = build_test_image(ROOT / "build" / "node", "node")
+    image = f"mc-test-mcd-dind:{mc.owner}"
+    subprocess.run(["docker", "build", "-q", "-f", "build/mcd-dind.Dockerfile", "--build-arg", f"NODE_IMAGE={node}",
+                    "-t", image, "."], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    service = yaml.safe_load((ROOT / "build" / "docker-compose.dind.yml").read_text())["services"]["mcd"]
+    options = [*(f"--cap-add={c}" for c in service["cap_add"]), *(f"--cap-drop={c}" for c in service["cap_drop"]),
+               *(f"--security-opt={o}" for o in service["security_opt"])]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_config(run_dir, server={"socket": "/run/mcd/mcd.sock"}, database={"path": "/var/lib/mcd/mcd.db"})
+    name = f"mcd-dind-{mc.owner}"
+    mounts = ["-v", f"{run_dir}:/run/mcd", "-v", "/var/lib/docker", "-v", "/var/lib/mcd"]
+    env = ["-e", f"MC_OWNER={mc.owner}", "-e", "PROJECT_ENCRYPTION_KEY=" + mcd_env({})["PROJECT_ENCRYPTION_KEY"]]
+    try:
+        # the driver image and its base, from the host: the inner engine would otherwise build them
+        base = json.loads(run(mc, binaries / "mc", "driver", "build", "base", "-o", "json").stdout)["image"]
+        subprocess.run(["docker", "run", "-d", "--name", name, *options, *mounts, *env, image,
+                        "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
+        saved = subprocess.Popen(["docker", "save", "debian:bookworm-slim", base], stdout=subprocess.PIPE)
+        for _ in range(300):  # the inner engine answers (mc-node starts mcd only after it does)
+            if subprocess.run(["docker", "exec", name, "docker", "version"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        subprocess.run(["docker", "exec", "-i", name, "docker", "load", "-q"], stdin=saved.stdout, check=True,
+                       capture_output=True, timeout=300)
+        saved.wait(60)
+        sock = run_dir / "mcd.sock"
+        wait_for_socket(sock, 60, lambda: True,
+                        lambda: subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr)
+        assert run(mc, binaries / "mc", "remote", "add", "dind", f"unix://{sock}").returncode == 0
+        proc = run(mc, binaries / "mc", "-r", "dind", "session", "create", "--driver", "base", "--no-connect",
+                   "--run", "echo inside-dind; exit 4")
+        assert proc.returncode == 4 and "inside-dind" in proc.stdout, proc.stderr
+        sid = json.loads(run(mc, binaries / "mc", "-r", "dind", "session", "create", "--driver", "base",
+                             "--no-connect", "-o", "json").stdout)["id"]
+        assert run(mc, binaries / "mc", "-r", "dind", "session", "exec", sid, "--", "sh", "-c",
+                   "exit 6").returncode == 6
+        child = spawn(mc, "-r", "dind", "session", "connect", sid, rows=26, cols=90,
+                      command=[str(binaries / "mc")], timeout=60)
+        typing_resize_exit(child, (26, 90), (33, 101), 5)
+        listed = json.loads(run(mc, binaries / "mc", "-r", "dind", "session", "list", "-o", "json").stdout)
+        assert {s["id"] for s in listed} >= {sid} and all(s["owner"] == mc.owner for s in listed)
+        ps = ["docker", "exec", name, "docker", "ps", "-aq", "--filter", f"label=mc.owner={mc.owner}"]
+        inner = subprocess.run(ps, capture_output=True, text=True, check=True).stdout.split()
+        assert len(inner) == len(listed)  # the sessions are the inner engine's containers...
+        assert containers_of(mc.owner) == []  # ...and none of the host's
+        assert run(mc, binaries / "mc", "-r", "dind", "session", "close", "--all").returncode == 0
+        assert json.loads(run(mc, binaries / "mc", "-r", "dind", "session", "list", "-o", "json").stdout) == []
+        # SIGTERM ends mcd, then the inner engine, inside the stop timeout
+        started = time.monotonic()
+        subprocess.run(["docker", "stop", "-t", "30", name], check=True, capture_output=True)
+        assert time.monotonic() - started < 25
+        state = subprocess.run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        assert state in ("0", "143"), state
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+        subprocess.run(["docker", "rmi", image], capture_output=True)
 
 
 def _docker_cli() -> str:
