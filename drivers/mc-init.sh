@@ -105,6 +105,16 @@ as_user() {
 }
 
 # --- 2. secrets and the session's environment -----------------------------------------------------
+# On a cluster the container starts before mc can copy the secrets in (to its node's engine): wait.
+if [ -n "${MC_SECRETS_WAIT:-}" ]; then
+    [[ $MC_SECRETS_WAIT =~ ^[0-9]{1,4}$ ]] || fail "MC_SECRETS_WAIT is not a number of seconds"
+    for _ in $(seq 1 $((MC_SECRETS_WAIT * 5))); do
+        [ -e "$MC_INCOMING/$MC_SECRETS_READY" ] && break
+        sleep 0.2
+    done
+    [ -e "$MC_INCOMING/$MC_SECRETS_READY" ] || fail "the secrets did not arrive within ${MC_SECRETS_WAIT}s"
+    rm -f "$MC_INCOMING/$MC_SECRETS_READY"
+fi
 if [ -d "$MC_INCOMING" ]; then
     { chown -R 0:0 "$MC_INCOMING" && chmod 0700 "$MC_INCOMING"; } || fail "cannot keep the secrets in $MC_INCOMING"
     mkdir -p "$MC_SECRETS"

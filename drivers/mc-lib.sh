@@ -5,6 +5,8 @@
 #
 #   /run/mc              a tmpfs: ready, failed, control, and secrets/ (never in the image layer)
 #   /run/mc-incoming     where mc copies the secrets before the start; mc-init moves them to the tmpfs
+#                        (on a cluster the container starts first: mc-init waits MC_SECRETS_WAIT seconds
+#                        for .ready, the last file mc copies)
 #   secrets/env          the session's environment: KEY=VALUE records separated by NUL bytes. It is
 #                        read, never sourced: no key or value is ever run as code.
 #   secrets/git_ssh_key  secrets/git_token   the project's credentials (MC_GIT_SSH_KEY, MC_GIT_TOKEN)
@@ -17,6 +19,7 @@
 {
     MC_RUN=/run/mc
     MC_INCOMING=/run/mc-incoming
+    MC_SECRETS_READY=.ready
     MC_SECRETS=$MC_RUN/secrets
     MC_FAILED_EXIT=97
     MC_EXPIRED_EXIT=98

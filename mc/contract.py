@@ -20,6 +20,7 @@ APP_DIR = "/app"
 CONFIG_DIR = "/mc-config"
 RUN_DIR = "/run/mc"  # a tmpfs: ready, failed, control, secrets/
 INCOMING_DIR = "/run/mc-incoming"  # where `docker cp` puts the secrets before the start
+SECRETS_READY = ".ready"  # on a cluster, the last file copied into INCOMING_DIR: mc-init waits for it
 SECRETS_DIR = f"{RUN_DIR}/secrets"
 ENV_FILE = "env"
 GIT_SSH_KEY_FILE = "git_ssh_key"

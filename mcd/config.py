@@ -13,6 +13,13 @@ server:
   web: {port: 3001, url: https://mcd.example.com:3001}  # the browser terminal (same TLS, needs auth);
                                    # url: the address browsers use (default https://HOST:PORT)
 docker: {socket: /var/run/docker.sock, network: mc-network}
+  # mode: swarm                    # sessions on a Docker Swarm cluster (default engine: the one engine above)
+  # swarm:
+  #   manager: tcp://manager1:2376   # a manager's engine (mutual TLS, as every node's)
+  #   tls: {ca: /etc/mcd/swarm/ca.pem, cert: /etc/mcd/swarm/cert.pem, key: /etc/mcd/swarm/key.pem}
+  #   registry: registry.internal:5000  # where session images are pushed; nodes pull them by digest
+  #   node_port: 2376                # each node's engine (exec, attach, logs reach the task's node)
+  #   place_timeout: 60s             # a session whose task is not running by then fails its create
 auth:                              # OIDC (see README); omit for a single-user unix socket
   issuer: https://idp.example/application/o/mc/
   client_id: mc-service
@@ -32,6 +39,7 @@ sessions:
                                    # for less with --ttl, and extend up to this); default: none
   idle_timeout: 1h                 # a session without activity this long stops (start brings it back);
                                    # default 1h, 0 for never; a client may ask for another
+  pool: sessions                   # on a cluster: sessions run on nodes labelled mc.pool=sessions
   shell_grace: 5m                  # a shell whose client went away (no detach) waits this long to be
                                    # resumed (mc session connect, the browser), then ends; 0: at once
   networks: [team-db]              # existing networks users may join (none unless listed)
@@ -68,12 +76,13 @@ from mc.errors import InvalidArgument
 KNOWN: dict[str, set[str]] = {
     "server": {"socket", "host", "port", "tls", "max_concurrent_rpcs", "max_open_calls", "max_streams_per_user",
                "max_forwards_per_user", "web"},
-    "docker": {"socket", "network", "extra_ca_certs"},
+    "docker": {"socket", "network", "extra_ca_certs", "mode", "swarm"},
     "auth": {"issuer", "url", "provider", "client_id", "clientId", "client_secret", "admin_group", "groups_claim",
              "user_claim", "scopes", "audience", "ca_cert"},
     "logging": {"level", "providers"},
     "sessions": {"uid", "gid", "default_driver", "pids_limit", "cpus", "memory", "max_per_user", "networks",
-                 "mcp_images", "egress", "max_lifetime", "idle_timeout", "storage", "shell_grace"},
+                 "mcp_images", "egress", "max_lifetime", "idle_timeout", "storage", "shell_grace",
+                 "pool"},
     "projects": {"storage", "default_ssh_scan"},
     "database": {"path", "url"},
 }
@@ -94,6 +103,18 @@ class AuthConfig:
     scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email", "offline_access"])
     audience: str = ""  # defaults to client_id
     ca_cert: str = ""  # CA bundle to trust for the provider (tests: a self-signed provider)
+
+
+@dataclass
+class SwarmConfig:
+    manager: str
+    ca: str
+    cert: str
+    key: str
+    registry: str
+    pool: str = ""
+    node_port: int = 2376
+    place_timeout: int = 60
 
 
 @dataclass
@@ -140,6 +161,7 @@ class ServiceConfig:
     db_url: str = ""
     state_dir: str = ""
     extra_ca_certs: list[str] = field(default_factory=list)
+    swarm: SwarmConfig | None = None  # docker.mode: swarm
     unsupported: list[str] = field(default_factory=list)  # keys accepted but not acted on yet (warned)
     source: str = ""
 
@@ -307,9 +329,49 @@ def load(path: str | None) -> ServiceConfig:
         if cfg.auth is None:
             raise InvalidArgument(f"{where}: a TCP listener (server.port) requires an auth section")
     _web(cfg, server.get("web"), r)
+    _swarm(cfg, docker, r.string(sessions, "pool", "sessions"), r)
     if cfg.db_path == "" and cfg.db_url == "":
         cfg.db_path = str(Path(cfg.state_dir) / "mcd.db")
     return cfg
+
+
+def _swarm(cfg: ServiceConfig, docker: dict[str, Any], pool: str, r: _Reader) -> None:
+    """docker.mode: swarm and docker.swarm: the cluster's manager, the nodes' TLS, the registry."""
+    import re
+
+    mode = r.string(docker, "mode", "docker", "engine")
+    if mode not in ("engine", "swarm"):
+        raise r.fail("docker.mode", "engine or swarm")
+    swarm = docker.get("swarm")
+    if mode == "engine":
+        if swarm is not None or pool:
+            raise r.fail("docker.mode" if swarm is not None else "sessions.pool",
+                         "docker.mode: swarm with docker.swarm and sessions.pool")
+        return
+    if not isinstance(swarm, dict) or set(swarm) - {"manager", "tls", "registry", "node_port", "place_timeout"}:
+        raise r.fail("docker.swarm", "a mapping with manager, tls, registry (and node_port, place_timeout)")
+    manager = r.string(swarm, "manager", "docker.swarm")
+    if not re.fullmatch(r"tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}", manager):
+        raise r.fail("docker.swarm.manager", "tcp://HOST:PORT of a manager's engine")
+    tls = swarm.get("tls")
+    if not isinstance(tls, dict) or set(tls) != {"ca", "cert", "key"}:
+        raise r.fail("docker.swarm.tls", "a mapping with ca, cert and key (the nodes' engines need mutual TLS)")
+    for key in ("ca", "cert", "key"):
+        if not Path(r.string(tls, key, "docker.swarm.tls")).is_file():
+            raise r.fail(f"docker.swarm.tls.{key}", "a readable file")
+    registry = r.string(swarm, "registry", "docker.swarm")
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", registry):
+        raise r.fail("docker.swarm.registry", "HOST[:PORT] of the cluster's registry")
+    if pool and not re.fullmatch(r"[A-Za-z0-9._\-]{1,64}", pool):
+        raise r.fail("sessions.pool", "a node label value (letters, digits, '.', '_', '-')")
+    node_port = r.integer(swarm, "node_port", "docker.swarm", 2376, 1)
+    if node_port > 65535:
+        raise r.fail("docker.swarm.node_port", "a port number (1-65535)")
+    place = _duration(swarm, "place_timeout", r, 60, "docker.swarm") or 60
+    if place > 3600:
+        raise r.fail("docker.swarm.place_timeout", "at most 1h")
+    cfg.swarm = SwarmConfig(manager, str(tls["ca"]), str(tls["cert"]), str(tls["key"]), registry, pool,
+                            node_port, place)
 
 
 def _web(cfg: ServiceConfig, web: Any, r: _Reader) -> None:
@@ -372,19 +434,19 @@ def _providers(cfg: ServiceConfig, value: Any, r: _Reader) -> None:
                 raise InvalidArgument(f"{r.where}: {exc}") from None
 
 
-def _duration(section: dict, key: str, r: _Reader, default: int) -> int:
-    """sessions.KEY: a duration (30m, 8h, 1d, seconds; 0 for none)."""
+def _duration(section: dict, key: str, r: _Reader, default: int, where: str = "sessions") -> int:
+    """WHERE.KEY: a duration (30m, 8h, 1d, seconds; 0 for none)."""
     from mc.engine.checks import parse_duration
 
     value = section.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise r.fail(f"sessions.{key}", "a duration such as 30m, 8h or 1d (0 for none)")
+        raise r.fail(f"{where}.{key}", "a duration such as 30m, 8h or 1d (0 for none)")
     try:
-        return parse_duration(str(value), f"sessions.{key}")
+        return parse_duration(str(value), f"{where}.{key}")
     except InvalidArgument:
-        raise r.fail(f"sessions.{key}", "a duration such as 30m, 8h or 1d (0 for none)") from None
+        raise r.fail(f"{where}.{key}", "a duration such as 30m, 8h or 1d (0 for none)") from None
 
 
 def _egress(cfg: ServiceConfig, value: Any, r: _Reader) -> None:

@@ -102,8 +102,20 @@ class Daemon:
         self.db = Database(path=config.db_path, url=config.db_url)
         self.docker = docker or Docker(config.docker_socket)
         self.projects = DatabaseProjects(self.db, config.project_key, Path(config.state_dir) / "project.key")
-        self.engine = LocalBackend(self.docker, engine_settings(config, self.db.instance()), Scope.system(),
-                                   projects=self.projects, mcps=DatabaseMcps(self.projects))
+        settings = engine_settings(config, self.db.instance())
+        if config.swarm is not None:
+            from mc.docker.runner import Tls
+            from mc.engine.swarm import SwarmBackend, SwarmSettings
+
+            sw = config.swarm
+            self.engine: LocalBackend = SwarmBackend(
+                settings, SwarmSettings(sw.manager, Tls(sw.ca, sw.cert, sw.key), sw.registry, sw.pool, sw.node_port,
+                                        sw.place_timeout), Scope.system(),
+                projects=self.projects, mcps=DatabaseMcps(self.projects))
+            self.docker = self.engine.docker
+        else:
+            self.engine = LocalBackend(self.docker, settings, Scope.system(), projects=self.projects,
+                                       mcps=DatabaseMcps(self.projects))
         self.sessions = TrackedSessions(self.engine, self.db, on_engine=self._serving)
         self.users = Users(self.db, self.projects, multi_user_keys=config.auth is not None)
         self.auth: Any = None

@@ -34,8 +34,17 @@ shellcheck -x "${shell_scripts[@]}"
 if [ "$mode" = unit ]; then
     exec .venv/bin/python -m pytest -n "${MC_TEST_WORKERS:-4}" -q tests/unit "$@"
 fi
-# Build the driver every test uses once, before the parallel run (later builds are cache hits).
+# Build the driver every test uses once, before the parallel run (later builds are cache hits),
+# and beside it bring up the Docker Swarm the cluster tests share (tests/swarm_harness.py: three
+# Docker-in-Docker nodes and a registry, a few seconds once its images exist), down at the end.
+swarm_dir=$(mktemp -d /tmp/mc-swarm-XXXXXX)
+swarm_down() { .venv/bin/python -m tests.swarm_harness down "$swarm_dir" || true; rm -rf "$swarm_dir"; }
+trap swarm_down EXIT
+.venv/bin/python -m tests.swarm_harness up "$swarm_dir" &
+swarm_up=$!
 .venv/bin/python -m mc driver build base >/dev/null
+wait "$swarm_up"
+export MC_TEST_SWARM=$swarm_dir
 
 # Debian's dockerd 20.10 can deadlock in libnetwork when containers come and go quickly
 # (moby/moby#42545, fixed in later engines): from then on every container start, stop and network

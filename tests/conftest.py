@@ -8,10 +8,13 @@ is built once.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,3 +161,39 @@ def docker(*args: str, check: bool = True, stderr: bool = False) -> str:
     """The docker CLI's output (``stderr``: with its error output after it, as for ``docker logs``)."""
     proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
     return proc.stdout + proc.stderr if stderr else proc.stdout
+
+
+@pytest.fixture(scope="session")
+def swarm(engine: None):
+    """A Docker Swarm of DinD nodes (tests/swarm_harness.py) as (its directory, Cluster): the run's,
+    brought up by scripts/test.sh beside the other setup (MC_TEST_SWARM), else one of this worker's."""
+    from tests.swarm_harness import Cluster, down, up
+
+    shared = os.environ.get("MC_TEST_SWARM")
+    if shared:
+        yield Path(shared), Cluster.read(Path(shared))
+        return
+    directory = Path(tempfile.mkdtemp(prefix="mc-swarm-"))
+    try:
+        yield directory, up(directory)
+    finally:
+        down(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def driver_image_on_manager(cluster, env: dict[str, str]) -> None:
+    """The base driver's image where mcd builds on a cluster (the manager): copied from the host's
+    engine, as a build there would make it (the same content, the same tag)."""
+    proc = subprocess.run([*mc_command(), "driver", "build", "base", "-o", "json"], env=env, capture_output=True,
+                          text=True, check=True, timeout=900)
+    tag = json.loads(proc.stdout)["image"]
+    if cluster.docker(cluster.manager, "image", "inspect", tag, check=False).returncode != 0:
+        cluster.load(cluster.manager, "debian:bookworm-slim", tag)
+
+
+def swarm_config(cluster, pool: str = "sessions", place_timeout: str = "60s") -> dict:
+    """write_config sections of an mcd in swarm mode on ``cluster``."""
+    return {"docker": {"mode": "swarm", "swarm": {
+        "manager": cluster.manager.host, "registry": cluster.registry, "place_timeout": place_timeout,
+        "tls": {"ca": f"{cluster.certs}/ca.pem", "cert": f"{cluster.certs}/cert.pem",
+                "key": f"{cluster.certs}/key.pem"}}}, "sessions": {"pool": pool}}

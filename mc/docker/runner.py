@@ -36,6 +36,15 @@ class DockerError(errors.McError):
     def is_a(self, cls: type[errors.McError]) -> bool:
         return issubclass(self.category, cls)
 
+@dataclass(frozen=True)
+class Tls:
+    """A client's mutual-TLS material for a remote engine (file paths)."""
+
+    ca: str
+    cert: str
+    key: str
+
+
 @dataclass
 class Attached:
     """How a command run on our terminal ended."""
@@ -52,14 +61,31 @@ class Docker:
     def __init__(self, socket: str = "", binary: str | None = None, debug: bool = False) -> None:
         self.binary = binary or os.environ.get("MC_DOCKER") or "docker"
         self.env: dict[str, str] | None = None
+        self.options: tuple[str, ...] = ()  # global options before the command (a remote engine's)
         if socket and not os.environ.get("DOCKER_HOST"):
             host = socket if "://" in socket else f"unix://{socket}"
             self.env = {**os.environ, "DOCKER_HOST": host}
         self.debug = debug
 
+    @classmethod
+    def remote(cls, host: str, tls: Tls, binary: str | None = None, debug: bool = False) -> Docker:
+        """The engine at ``host`` (tcp://HOST:PORT) over mutual TLS: the client verifies the engine's
+        certificate against ``tls.ca`` and proves itself with ``tls.cert``/``tls.key``."""
+        docker = cls(binary=binary, debug=debug)
+        docker.options = ("-H", host, "--tlsverify", f"--tlscacert={tls.ca}", f"--tlscert={tls.cert}",
+                          f"--tlskey={tls.key}")
+        return docker
+
+    @property
+    def host(self) -> str:
+        """The engine's address when it is not the default one (for what runs docker on its own)."""
+        if self.options:
+            return self.options[1]
+        return (self.env or {}).get("DOCKER_HOST", "")
+
     # -- plumbing --------------------------------------------------------------------------
     def argv(self, *args: str) -> list[str]:
-        return [self.binary, *args]
+        return [self.binary, *self.options, *args]
 
     def _trace(self, argv: Sequence[str]) -> None:
         if self.debug:

@@ -119,7 +119,7 @@ class LocalBackend:
 
     def scoped(self, scope: Scope) -> LocalBackend:
         """The same engine acting for one caller (mcd: per call)."""
-        clone = LocalBackend.__new__(LocalBackend)
+        clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.scope = scope
         return clone
@@ -435,7 +435,7 @@ class LocalBackend:
             making = self._making.setdefault(owner, set())
             cap = self.settings.max_sessions_per_owner
             if cap:
-                live = {s.container for s in self._ps(owners)
+                live = {f"{labels.CONTAINER_PREFIX}{s.id}" for s in self._ps(owners)
                         if s.status in ("running", "created", "restarting")} | making
                 if len(live) >= cap:
                     raise PermissionDenied(f"you have {len(live)} sessions running, the most this server allows; "
@@ -566,7 +566,7 @@ class LocalBackend:
         if timestamps:
             args.append("--timestamps")
         args.append(container)
-        return self.docker.stream(*args)
+        return self.engine_of(session).stream(*args)
 
     def events(self, since: str = "") -> EventStream:
         """Changes of mc containers as they happen (``create``, ``die``, ``destroy``, ...), until the
@@ -579,6 +579,10 @@ class LocalBackend:
                                              stdin=subprocess.DEVNULL))
 
     # -- exec / connect / run ---------------------------------------------------------------------
+    def engine_of(self, session: Session) -> Docker:
+        """The engine that runs the session's container (one here; a node's on a cluster)."""
+        return self.docker
+
     def _assumed(self, ref: str) -> Session | None:
         """Local mode, a full id: the session's container is known without listing (docker says
         when it is not so, and only then is the session looked up for the right error)."""
@@ -626,11 +630,11 @@ class LocalBackend:
                 return self._ended(session, result.code, result.detached)
         session = self.get(ref)
         if session.status == "failed":
-            raise McError(failure_reason(self.docker, session) or not_running(session))
+            raise McError(failure_reason(self.engine_of(session), session) or not_running(session))
         _check_running(session)
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive,
                          terminal=terminal)
-        result = self.docker.attached(*argv, stdin=stdin, tee=tee)
+        result = self.engine_of(session).attached(*argv, stdin=stdin, tee=tee)
         if result.docker_error:
             raise DockerError(argv, result.code, result.docker_error)
         return self._ended(session, result.code, result.detached)
@@ -646,7 +650,7 @@ class LocalBackend:
         docker's own 126 or a signal's 128+n for a container that ended under it); None when it did not."""
         if code not in (contract.FAILED_EXIT, 126) and code <= 128:
             return None
-        return failure_reason(self.docker, session, code)
+        return failure_reason(self.engine_of(session), session, code)
 
     def exec(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
              terminal: TerminalFacts | None = None, end_session: bool = False) -> ExecResult:
@@ -692,7 +696,7 @@ class LocalBackend:
     def _connectable(self, ref: str) -> Session:
         session = self.get(ref)
         if session.status == "failed":
-            raise McError(failure_reason(self.docker, session) or not_running(session))
+            raise McError(failure_reason(self.engine_of(session), session) or not_running(session))
         _check_running(session)
         return session
 
@@ -735,8 +739,8 @@ class LocalBackend:
         assumed = self._assumed(ref)
         session = assumed or self.get(ref)
         argv = exec_argv(session, ["true"], tty=False, interactive=False)
-        proc = self.docker.popen(*argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
+        proc = self.engine_of(session).popen(*argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.PIPE)
         if on_start is not None:
             on_start(proc)
         try:
@@ -749,7 +753,7 @@ class LocalBackend:
             if session.status not in ("running", "failed"):
                 raise Conflict(not_running(session))
         if proc.returncode != 0:
-            reason = failure_reason(self.docker, session, proc.returncode)
+            reason = failure_reason(self.engine_of(session), session, proc.returncode)
             raise McError(reason or f"session {session.id} failed to start: its init did not finish "
                                     f"(mc session logs {session.id})")
         return session
@@ -761,7 +765,7 @@ class LocalBackend:
         check_port(port)
         session = self.get(ref)
         _check_running(session)
-        return ExecTunnel(self.docker, session, port)
+        return ExecTunnel(self.engine_of(session), session, port)
 
     def open_attach(self, ref: str, command: builtins.list[str], *, tty: bool, interactive: bool,
                     size: tuple[int, int] | None = None, term: str = "") -> AttachProcess:
@@ -775,7 +779,7 @@ class LocalBackend:
         rows, cols = clamp_size(*size) if tty and size else (0, 0)
         argv = exec_argv(session, command or session.connect or ["bash", "-l"], tty=tty, interactive=interactive or tty,
                          terminal=TerminalFacts(term or "xterm-256color", rows, cols), env={"MC_EXEC_ID": exec_id})
-        return AttachProcess(self.docker, session, argv, tty, exec_id, (rows, cols) if rows else None)
+        return AttachProcess(self.engine_of(session), session, argv, tty, exec_id, (rows, cols) if rows else None)
 
     # -- projects ----------------------------------------------------------------------------
     def project_add(self, url: str, *, ssh_key: bytes | None = None, token: str | None = None, name: str = "",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 # "exited": anything else ended it; "gone": its container vanished behind mcd's back. Docker's own
 # "restarting", "paused" and "dead" pass through.
 Status = Literal["created", "running", "stopped", "failed", "expired", "exited", "gone", "restarting", "paused",
-                 "dead", "other"]
+                 "dead", "lost", "other"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ class Session:
     deadline: int = 0  # when its lifetime ends (Unix seconds), 0: never
     storage: str = ""  # the most its own files may take ("" for no limit)
     idle_timeout: int = 0  # seconds idle before it stops by itself, 0: never
+    reason: str = ""  # why it is in its state, when the engine says (a cluster: "its node w2 is down")
+    node: str = ""  # on a cluster: the address of the node whose engine runs it (not shown)
 
     @property
     def running(self) -> bool:
@@ -116,7 +118,7 @@ class Session:
         data = asdict(self)
         data["ports"] = [str(p) for p in self.ports]
         data["ssh"] = self.ssh_command()
-        del data["connect"], data["user"], data["remove_on_exit"]
+        del data["connect"], data["user"], data["remove_on_exit"], data["node"]
         return data
 
 

@@ -25,6 +25,7 @@ _STATUS: dict[Status, Any] = {  # values: session_pb2.SessionStatus
     "exited": session_pb2.SESSION_STATUS_EXITED,
     "gone": session_pb2.SESSION_STATUS_GONE,
     "expired": session_pb2.SESSION_STATUS_EXPIRED,
+    "lost": session_pb2.SESSION_STATUS_LOST,
 }
 _STATUS_BACK: dict[int, Status] = {int(v): k for k, v in _STATUS.items()}
 _AUTH: dict[str, Any] = {"none": project_pb2.AUTH_TYPE_NONE, "ssh": project_pb2.AUTH_TYPE_SSH,
@@ -42,7 +43,7 @@ def session_to_pb(s: Session) -> session_pb2.Session:
         project=s.project, created=s.created, owner=s.owner, ssh=s.ssh, container=s.container,
         ports=[session_pb2.Port(container_port=p.container_port, host_ip=p.host_ip, host_port=p.host_port)
                for p in s.ports], egress=s.egress or [], egress_policy=s.egress is not None, logs=s.logs,
-        deadline=s.deadline, idle_timeout=s.idle_timeout, storage=s.storage,
+        deadline=s.deadline, idle_timeout=s.idle_timeout, storage=s.storage, reason=s.reason,
     )
     if s.exit_code is not None:
         msg.exit_code = s.exit_code
@@ -55,7 +56,7 @@ def session_from_pb(m: session_pb2.Session) -> Session:
         created=m.created, exit_code=m.exit_code if m.HasField("exit_code") else None,
         ports=[Port(p.container_port, p.host_ip, p.host_port) for p in m.ports], container=m.container,
         owner=m.owner, ssh=m.ssh, egress=list(m.egress) if m.egress_policy else None, logs=m.logs,
-        deadline=m.deadline, idle_timeout=m.idle_timeout, storage=m.storage,
+        deadline=m.deadline, idle_timeout=m.idle_timeout, storage=m.storage, reason=m.reason,
     )
 
 

@@ -221,10 +221,14 @@ class Database:
         return len([k for k in went if not known[k]])
 
     def mark_gone(self, owner: str, session_id: str) -> None:
-        """The container vanished: a session mcd was not closing itself is shown as gone."""
+        """The container vanished: a session mcd was not closing itself is shown as gone. An owner
+        of "" (a cluster's service events name no owner) matches the id of any owner's."""
         with self.write() as tx:
-            tx("UPDATE sessions SET gone = 1, updated = ? WHERE owner = ? AND id = ? AND closing = 0",
-               (now(), owner, session_id))
+            if owner:
+                tx("UPDATE sessions SET gone = 1, updated = ? WHERE owner = ? AND id = ? AND closing = 0",
+                   (now(), owner, session_id))
+            else:
+                tx("UPDATE sessions SET gone = 1, updated = ? WHERE id = ? AND closing = 0", (now(), session_id))
 
     def closing(self, owner: str, session_id: str) -> None:
         """mcd is about to remove the container: if it dies meanwhile, the restart forgets the row."""

@@ -1,6 +1,7 @@
 """The contract: the same session tests against local mode and against mcd (in-process, a real
-``mcd serve`` process on a unix socket, and one on TLS with OIDC auth). A feature is done when every
-backend passes."""
+``mcd serve`` process on a unix socket, one on TLS with OIDC auth, and one placing sessions on a
+Docker Swarm cluster). A feature is done when every backend passes; what a cluster does not offer
+yet is a clear error there, checked as such."""
 
 from __future__ import annotations
 
@@ -61,7 +62,13 @@ def tls_mcd(engine, tmp_path_factory):
     provider.stop()
 
 
-@pytest.fixture(params=["local", "mcd-inprocess", "mcd-process", "mcd-tls"])
+def _inspect(container: str) -> str:
+    import subprocess
+
+    return subprocess.run(["docker", "inspect", container], capture_output=True, text=True).stdout
+
+
+@pytest.fixture(params=["local", "mcd-inprocess", "mcd-process", "mcd-tls", "mcd-swarm"])
 def backend(request, engine, tmp_path, monkeypatch):
     owner = f"test-{secrets.token_hex(4)}"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -72,7 +79,30 @@ def backend(request, engine, tmp_path, monkeypatch):
         monkeypatch.setenv("MC_EXTRA_CA_CERTS", "/usr/local/share/ca-certificates")
     kind = request.param
     stop = None
-    if kind == "local":
+    inspect = _inspect
+    if kind == "mcd-swarm":
+        from mc.remote.client import RemoteBackend
+        from tests.conftest import driver_image_on_manager, swarm_config
+
+        _, cluster = request.getfixturevalue("swarm")
+        env = mcd_env(dict(os.environ))
+        driver_image_on_manager(cluster, env)
+        sections = swarm_config(cluster)
+        sections["sessions"].update(CONTRACT_SESSIONS)
+        config = write_config(tmp_path / "mcd", **sections)
+        proc = McdProcess(config, env, tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log").start()
+        be = RemoteBackend("swarm", proc.url)
+        stop = proc.stop
+
+        def inspect(container: str) -> str:  # on the node that runs it
+            return "".join(cluster.docker(n, "inspect", container, check=False).stdout for n in cluster.workers)
+
+        def remove_services() -> None:
+            ids = cluster.docker(cluster.manager, "service", "ls", "-q", "--filter", f"label=mc.owner={owner}").stdout
+            if ids.split():
+                cluster.docker(cluster.manager, "service", "rm", *ids.split(), check=False)
+        request.addfinalizer(remove_services)
+    elif kind == "local":
         be = LocalBackend(Docker(), EngineSettings(uid=1000, gid=1000), Scope.local(owner))
     elif kind == "mcd-inprocess":
         from mc.remote.client import RemoteBackend
@@ -100,6 +130,7 @@ def backend(request, engine, tmp_path, monkeypatch):
                           tmp_path / "mcd.log").start()
         be = RemoteBackend("process", proc.url)
         stop = proc.stop
+    be.test_kind, be.test_inspect = kind, inspect  # (for the tests that look behind the backend)
     yield be
     remove_containers(owner)
     if stop:
@@ -132,6 +163,11 @@ def test_session_lifecycle(backend, capfd):
 def test_stop_and_start_keep_the_sessions_files_and_secrets(backend, capfd):
     s = backend.create(SessionSpec(driver="base", env={"KEPT_SECRET": "kept-value-1"}))
     backend.wait_ready(s.id)
+    if backend.test_kind == "mcd-swarm":
+        for verb in (backend.stop, backend.start):
+            with pytest.raises(InvalidArgument, match="not available on a cluster"):
+                verb([s.id])
+        return
     assert backend.run(s.id, "echo kept-file >~/kept.txt").code == 0
     assert [x.status for x in backend.stop([s.id])] == ["stopped"]
     assert backend.get(s.id).status == "stopped"
@@ -166,14 +202,14 @@ def test_errors_are_the_same_types(backend):
 
 
 def test_secrets_through_env_stay_out_of_inspect(backend, capfd):
-    import subprocess
 
     s = backend.create(SessionSpec(driver="base", env={"MY_API_KEY": TOKEN, "PLAIN": "shown"}))
     backend.wait_ready(s.id)
     capfd.readouterr()
     assert backend.run(s.id, 'echo "$MY_API_KEY/$PLAIN"').code == 0
     assert f"{TOKEN}/shown" in capfd.readouterr().out
-    inspect = subprocess.run(["docker", "inspect", s.container], capture_output=True, text=True).stdout
+    inspect = backend.test_inspect(s.container)
+    assert s.id in inspect  # (it is the session's container)
     assert TOKEN not in inspect and "PLAIN=shown" not in inspect
 
 
@@ -275,6 +311,10 @@ def test_config_import_checks_the_archive_in_the_engine(backend, tmp_path):
     (conf / "opencode.json").write_text("{}")
     packed = pack([Source("~/.config/opencode", "/mc-config/opencode/config")], tmp_path / "home")
     url = f"https://git.example.com/contract/{secrets.token_hex(3)}.git"
+    if backend.test_kind == "mcd-swarm":
+        with pytest.raises(InvalidArgument, match="not available on a cluster"):
+            backend.config_import("opencode", packed.archive, project=url)
+        return
     done = backend.config_import("opencode", packed.archive, project=url)
     assert done.files == 1 and done.into.startswith("git.example.com/contract/")
     buf = io.BytesIO()

@@ -21,6 +21,7 @@ def _shell(name: str) -> str:
 def test_paths_and_exit_code_agree():
     assert _shell("MC_RUN") == contract.RUN_DIR
     assert _shell("MC_INCOMING") == contract.INCOMING_DIR
+    assert _shell("MC_SECRETS_READY") == contract.SECRETS_READY
     assert _shell("MC_SECRETS") == contract.SECRETS_DIR
     assert int(_shell("MC_FAILED_EXIT")) == contract.FAILED_EXIT
     assert int(_shell("MC_EXPIRED_EXIT")) == contract.EXPIRED_EXIT

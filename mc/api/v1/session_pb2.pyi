@@ -19,6 +19,7 @@ class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SESSION_STATUS_GONE: _ClassVar[SessionStatus]
     SESSION_STATUS_OTHER: _ClassVar[SessionStatus]
     SESSION_STATUS_EXPIRED: _ClassVar[SessionStatus]
+    SESSION_STATUS_LOST: _ClassVar[SessionStatus]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -28,6 +29,7 @@ SESSION_STATUS_EXITED: SessionStatus
 SESSION_STATUS_GONE: SessionStatus
 SESSION_STATUS_OTHER: SessionStatus
 SESSION_STATUS_EXPIRED: SessionStatus
+SESSION_STATUS_LOST: SessionStatus
 
 class Port(_message.Message):
     __slots__ = ("container_port", "host_ip", "host_port")
@@ -40,7 +42,7 @@ class Port(_message.Message):
     def __init__(self, container_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., host_port: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs", "deadline", "idle_timeout", "storage")
+    __slots__ = ("id", "name", "driver", "status", "project", "created", "exit_code", "ports", "owner", "ssh", "container", "egress", "egress_policy", "logs", "deadline", "idle_timeout", "storage", "reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +60,7 @@ class Session(_message.Message):
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     STORAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     driver: str
@@ -75,7 +78,8 @@ class Session(_message.Message):
     deadline: int
     idle_timeout: int
     storage: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ..., deadline: _Optional[int] = ..., idle_timeout: _Optional[int] = ..., storage: _Optional[str] = ...) -> None: ...
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., driver: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., project: _Optional[str] = ..., created: _Optional[str] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., owner: _Optional[str] = ..., ssh: _Optional[bool] = ..., container: _Optional[str] = ..., egress: _Optional[_Iterable[str]] = ..., egress_policy: _Optional[bool] = ..., logs: _Optional[str] = ..., deadline: _Optional[int] = ..., idle_timeout: _Optional[int] = ..., storage: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SessionSpec(_message.Message):
     __slots__ = ("driver", "name", "project", "networks", "env", "ports", "cpus", "memory", "pids_limit", "ssh", "ssh_public_key", "remove_on_exit", "model", "mcps", "default_mcps", "default_model", "allow_domains", "egress_exact", "ttl_seconds", "idle_timeout_seconds", "storage")

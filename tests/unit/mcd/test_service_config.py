@@ -62,6 +62,15 @@ def test_url_passwords_are_masked_anywhere(value):
      "logging.providers[0].secret_key: expected a key"),
     ("logging: {providers: [{type: langfuse, url: 'https://a', public_key: p, secret_key: s},"
      " {type: langfuse, url: 'https://b', public_key: p, secret_key: s}]}\n", "one langfuse provider"),
+    ("docker: {mode: kubernetes}\n", "docker.mode: expected engine or swarm"),
+    ("sessions: {pool: gpu}\n", "sessions.pool: expected docker.mode: swarm"),
+    ("docker: {mode: swarm}\n", "docker.swarm: expected a mapping with manager"),
+    ("docker: {mode: swarm, swarm: {manager: 'http://m:2376', registry: r:5000, tls: {ca: a, cert: b, key: c}}}\n",
+     "docker.swarm.manager: expected tcp://HOST:PORT"),
+    ("docker: {mode: swarm, swarm: {manager: 'tcp://m:2376', registry: r:5000, tls: {ca: a, cert: b}}}\n",
+     "docker.swarm.tls: expected a mapping with ca, cert and key"),
+    ("docker: {mode: swarm, swarm: {manager: 'tcp://m:2376', registry: r:5000, tls: {ca: /no, cert: b, key: c}}}\n",
+     "docker.swarm.tls.ca: expected a readable file"),
 ])
 def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, needle):
     from mc.errors import InvalidArgument
@@ -159,3 +168,22 @@ def test_lifetimes_and_idle_stop(tmp_path, text, lifetime, idle):
     assert (c.max_lifetime, c.idle_timeout) == (lifetime, idle)
     settings = engine_settings(c)
     assert (settings.max_lifetime, settings.idle_timeout) == (lifetime, idle)
+
+
+def test_a_swarm_section_loads(tmp_path):
+    from mc.errors import InvalidArgument
+    from mcd.config import load
+
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    tls = f"{{ca: {tmp_path}/ca.pem, cert: {tmp_path}/cert.pem, key: {tmp_path}/key.pem}}"
+    cfg = tmp_path / "mc-service.yaml"
+    cfg.write_text(f"docker: {{mode: swarm, swarm: {{manager: 'tcp://10.0.0.1:2376', registry: 'reg.internal:5000', "
+                   f"tls: {tls}, place_timeout: 2m}}}}\nsessions: {{pool: sessions}}\n")
+    swarm = load(str(cfg)).swarm
+    assert swarm is not None and (swarm.manager, swarm.registry, swarm.pool, swarm.node_port, swarm.place_timeout) == (
+        "tcp://10.0.0.1:2376", "reg.internal:5000", "sessions", 2376, 120)
+    cfg.write_text(cfg.read_text().replace("pool: sessions", "pool: 'a b'"))
+    with pytest.raises(InvalidArgument, match=r"sessions\.pool"):
+        load(str(cfg))
+    assert load(None).swarm is None  # the single engine stays the default

@@ -1,0 +1,175 @@
+"""mcd in swarm mode against a real Docker Swarm of Docker-in-Docker nodes (tests/swarm_harness.py):
+sessions as services on the pool's workers, their images by digest from a real registry, exec,
+connect and logs through the engine of the node running the task, a lost node, an impossible
+placement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import driver_image_on_manager, swarm_config
+from tests.mcd_harness import McdProcess, mcd_env, write_config
+from tests.swarm_harness import Cluster, add_worker
+from tests.terminal import spawn, typing_resize_exit
+
+pytestmark = pytest.mark.engine
+SENTINEL = "swarm-sentinel-4f1c2b"
+
+
+def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_timeout: str = "60s") -> McdProcess:
+    config = write_config(tmp_path / "mcd", **swarm_config(cluster, pool, place_timeout))
+    daemon = McdProcess(config, mcd_env(mc.env), tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log").start()
+    mc.ok("remote", "add", "sw", daemon.url)
+    return daemon
+
+
+def _services(cluster: Cluster, owner: str) -> list[str]:
+    return cluster.docker(cluster.manager, "service", "ls", "-q", "--filter",
+                          f"label=mc.owner={owner}").stdout.split()
+
+
+def _node_of(cluster: Cluster, sid: str) -> str:
+    return cluster.docker(cluster.manager, "service", "ps", "--format", "{{.Node}}", f"mc-{sid}").stdout.split()[0]
+
+
+def test_sessions_spread_over_the_workers_and_work_there(swarm, docker_mc, tmp_path):
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    daemon = _mcd(mc, cluster, tmp_path)
+    try:
+        created: list[dict] = []
+        errors: list[str] = []
+
+        def create(i: int) -> None:
+            proc = mc.run("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "--name", f"s{i}",
+                          "-e", f"SECRET_VALUE={SENTINEL}", "-o", "json")
+            (created.append(json.loads(proc.stdout)) if proc.returncode == 0 else errors.append(proc.stderr))
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        listed = json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))
+        assert sorted(s["name"] for s in listed) == [f"s{i}" for i in range(6)]
+        assert {s["status"] for s in listed} == {"running"}
+        nodes = {_node_of(cluster, s["id"]) for s in listed}
+        assert nodes == {w.name for w in cluster.workers}  # spread, never on the manager
+        # the image by digest from the registry, restart never, the pool's constraint
+        spec = json.loads(cluster.docker(cluster.manager, "service", "inspect", f"mc-{listed[0]['id']}").stdout)[0]
+        task = spec["Spec"]["TaskTemplate"]
+        assert task["ContainerSpec"]["Image"].startswith(f"{cluster.registry}/mc-driver-base@sha256:")
+        assert task["RestartPolicy"]["Condition"] == "none"
+        assert task["Placement"]["Constraints"] == ["node.labels.mc.pool==sessions"]
+        assert SENTINEL not in json.dumps(spec)  # the secret went to the container, on its node
+        sid = listed[0]["id"]
+        # exec (its exit code, the secret in the session's environment), logs, connect: on the node
+        proc = mc.run("-r", "sw", "session", "exec", sid, "--", "bash", "-c", "echo $SECRET_VALUE; exit 7")
+        assert proc.returncode == 7 and SENTINEL in proc.stdout, proc.stderr
+        assert "[mc-init]" in mc.ok("-r", "sw", "session", "logs", sid)
+        child = spawn(mc, "-r", "sw", "session", "connect", sid, rows=25, cols=87, timeout=60)
+        typing_resize_exit(child, (25, 87), (31, 99), 4)
+        worker = next(w for w in cluster.workers if w.name == _node_of(cluster, sid))
+        inspected = cluster.docker(worker, "ps", "-q", "--filter", f"label=mc.session={sid}").stdout.split()
+        assert len(inspected) == 1
+        assert SENTINEL not in cluster.docker(worker, "inspect", inspected[0]).stdout
+        mc.ok("-r", "sw", "session", "close", "--all")
+        assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
+        # a session for one command: its output and exit code, then nothing left
+        proc = mc.run("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "--rm",
+                      "--run", "echo once-on-the-cluster; exit 3")
+        assert proc.returncode == 3 and "once-on-the-cluster" in proc.stdout, proc.stderr
+        assert _services(cluster, mc.owner) == []
+    finally:
+        daemon.stop()
+        for service in _services(cluster, mc.owner):
+            cluster.docker(cluster.manager, "service", "rm", service, check=False)
+
+
+def test_a_lost_worker_shows_its_sessions_lost_and_nothing_starts_again(swarm, docker_mc, tmp_path):
+    directory, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    pool = f"lost-{mc.owner}"
+    node = add_worker(cluster, directory, pool)
+    daemon = _mcd(mc, cluster, tmp_path, pool=pool)
+    try:
+        sids = [json.loads(mc.ok("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o",
+                                 "json"))["id"] for _ in range(2)]
+        subprocess.run(["docker", "kill", node.name], check=True, capture_output=True)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 25:
+            listed = json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))
+            if {s["status"] for s in listed} == {"lost"}:
+                break
+            time.sleep(0.5)
+        assert {s["status"] for s in listed} == {"lost"}, listed
+        assert time.monotonic() - killed < 20
+        assert all(node.name in s["reason"] for s in listed)
+        time.sleep(2)  # nothing is started again elsewhere
+        for sid in sids:
+            tasks = cluster.docker(cluster.manager, "service", "ps", "-q", f"mc-{sid}").stdout.split()
+            assert len(tasks) == 1
+        mc.ok("-r", "sw", "session", "close", "--all")
+        assert _services(cluster, mc.owner) == []
+    finally:
+        daemon.stop()
+        for service in _services(cluster, mc.owner):
+            cluster.docker(cluster.manager, "service", "rm", service, check=False)
+        subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
+        cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
+
+
+def test_a_worker_stalled_for_15s_keeps_its_sessions(swarm, docker_mc, tmp_path):
+    """The heartbeat (6 s: a node is down after about three missed) rides out a 15 s stall."""
+    directory, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    pool = f"stall-{mc.owner}"
+    node = add_worker(cluster, directory, pool)
+    daemon = _mcd(mc, cluster, tmp_path, pool=pool)
+    try:
+        sid = json.loads(mc.ok("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o",
+                               "json"))["id"]
+        subprocess.run(["docker", "pause", node.name], check=True, capture_output=True)
+        time.sleep(15)
+        subprocess.run(["docker", "unpause", node.name], check=True, capture_output=True)
+        time.sleep(3)
+        [session] = json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))
+        assert session["status"] == "running", session
+        proc = mc.run("-r", "sw", "session", "exec", sid, "--", "true")
+        assert proc.returncode == 0, proc.stderr
+        assert len(cluster.docker(cluster.manager, "service", "ps", "-q", f"mc-{sid}").stdout.split()) == 1
+    finally:
+        daemon.stop()
+        for service in _services(cluster, mc.owner):
+            cluster.docker(cluster.manager, "service", "rm", service, check=False)
+        subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
+        cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
+
+
+def test_a_session_no_node_can_take_fails_its_create_and_leaves_nothing(swarm, docker_mc, tmp_path):
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    daemon = _mcd(mc, cluster, tmp_path, pool="nowhere", place_timeout="4s")
+    try:
+        started = time.monotonic()
+        proc = mc.run("-r", "sw", "session", "create", "--driver", "base", "--no-connect")
+        assert proc.returncode != 0
+        assert "was not placed within 4s" in proc.stderr and "constraint" in proc.stderr, proc.stderr
+        assert len([ln for ln in proc.stderr.splitlines() if ln.startswith("mc: error:")]) == 1
+        assert "Traceback" not in proc.stderr
+        assert time.monotonic() - started < 30
+        assert _services(cluster, mc.owner) == []
+        assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
+    finally:
+        daemon.stop()
