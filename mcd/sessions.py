@@ -110,7 +110,7 @@ class TrackedSessions:
         """Mirror every mc container, mark the vanished ones gone, and remove stopped --rm ones.
         False when the engine could not be listed."""
         listed_at = now()
-        self._since = self._since or str(int(time.time()))  # the events thread picks up from here
+        self._since = self._since or f"{time.time():.6f}"  # the events thread picks up from here
         try:
             live = self.engine.scoped(Scope.system()).sessions()
         except McError as exc:
@@ -133,7 +133,7 @@ class TrackedSessions:
 
     def follow(self) -> None:
         """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart."""
-        self._since = self._since or str(int(time.time()))
+        self._since = self._since or f"{time.time():.6f}"
         threading.Thread(target=self._follow, name="docker-events", daemon=True).start()
 
     def _follow(self) -> None:
@@ -150,6 +150,8 @@ class TrackedSessions:
                         self._expired(event.session_id)
                     if event.action == "destroy":
                         try:
+                            if self._still_there(event.session_id):
+                                continue
                             self.db.mark_gone(event.owner, event.session_id)
                             self.engine.remove_sidecars([event.session_id])  # its MCP servers go with it
                         except McError as exc:
@@ -165,6 +167,16 @@ class TrackedSessions:
                     log.info(json.dumps({"event": "engine reached"}))
                     self.on_engine(True)
                     break
+
+    def _still_there(self, session_id: str) -> bool:
+        """A destroy may be of an earlier container of the session's name (a create retried after
+        making its network), replayed from before a restart or seen while the new one starts: the
+        session is gone only when the engine has no container of it now."""
+        try:
+            self.engine.scoped(Scope.system()).get(session_id)
+        except NotFound:
+            return False
+        return True
 
     def _expired(self, session_id: str) -> None:
         """A session whose lifetime ended (its init ended it): close it."""

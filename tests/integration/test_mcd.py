@@ -129,6 +129,20 @@ def test_sigkill_restart_keeps_sessions_usable(remote):
     assert proc.stdout == "after-restart\n"
 
 
+def test_a_destroyed_namesake_does_not_make_a_live_session_gone(remote):
+    # a create retried after making the owner's network destroys its first container: that event,
+    # seen live or replayed after a restart, must not mark the session that lives on as gone
+    mc = remote.mc
+    s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+    found = json.loads(docker("inspect", "--format", "{{json .Config.Labels}}", s["container"]))
+    marks = [arg for k, v in found.items() if k.startswith("mc.") for arg in ("--label", f"{k}={v}")]
+    image = docker("inspect", "--format", "{{.Config.Image}}", s["container"]).strip()
+    docker("run", "--rm", "--network", "none", "--entrypoint", "true", *marks, image)
+    time.sleep(1.5)  # the events thread has seen the destroy
+    listed = json.loads(mc.ok("-r", "t", "session", "list", "-o", "json"))
+    assert [(x["id"], x["status"]) for x in listed] == [(s["id"], "running")]
+
+
 def test_removed_container_is_reported_gone(remote):
     mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
