@@ -206,11 +206,10 @@ class Database:
                                                               "WHERE gone = 0")
                  if not listed_at or r[3] < listed_at}
         with self.write() as tx:
-            for s in live:
+            for s in live:  # (idempotent: another replica may be doing the same right now)
                 if (s.owner, s.id) not in known:
-                    tx("DELETE FROM sessions WHERE owner = ? AND id = ?", (s.owner, s.id))
                     tx("INSERT INTO sessions (owner, id, name, driver, project, container, created, gone, closing, "
-                       "updated) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+                       "updated) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT (owner, id) DO UPDATE SET gone = 0",
                        (s.owner, s.id, s.name, s.driver, s.project, s.container, s.created, now()))
             went = [key for key in known if key not in keys]
             for (owner, sid) in went:

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.mcd_harness import McdProcess, free_port, mcd_env, write_config
+from tests.mcd_harness import McdProcess, mcd_env, write_config
 
 pytestmark = pytest.mark.engine
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *argv] if os.getuid() == 0 else argv
-
-
-@pytest.fixture
-def postgres():
-    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
-    base = Path(tempfile.mkdtemp(prefix="mc-pg-"))  # outside pytest's 0700 tree: the server runs as postgres
-    data = base / "data"
-    if os.getuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "mcd", "--auth=trust", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data.parent / "log"),
-                                 "-o", f"-h 127.0.0.1 -p {port} -k {data.parent}", "start"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mcd", "mcd"]),
-                   check=True, capture_output=True)
-    ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data.parent / "log"),
-           "-o", f"-h 127.0.0.1 -p {port} -k {data.parent}"]
-    yield Postgres(f"postgresql://mcd@127.0.0.1:{port}/mcd", _as_postgres(ctl))
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                   capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@dataclass
-class Postgres:
-    url: str
-    ctl: list[str]  # pg_ctl with this cluster's options
-
-    def stop(self) -> None:
-        subprocess.run([*self.ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
-
-    def start(self) -> None:
-        subprocess.run([*self.ctl, "start"], check=True, capture_output=True)
 
 
 def test_mcd_state_in_postgres_survives_restart(docker_mc, postgres, tmp_path):

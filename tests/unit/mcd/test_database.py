@@ -54,6 +54,10 @@ def test_a_session_recorded_while_the_engine_was_listed_is_not_marked_gone(tmp_p
     db.upsert_session(new)  # the create, after the listing
     assert db.reconcile([], listed_at) == 1
     assert [r["id"] for r in db.gone_sessions(None)] == [old.id]
+    # a replica listing it alive after all: the same mirror, however often it is written
+    for _ in range(2):
+        assert db.reconcile([old, new], now()) == 0
+    assert db.gone_sessions(None) == []
 
 
 def test_a_version_1_database_is_upgraded_and_its_owners_claimed_once(tmp_path):
