@@ -44,6 +44,7 @@ class TrackedSessions:
                warn: Warn | None = None) -> Session:
         """Create a session; if its caller went away meanwhile (it never learns the id), remove it."""
         engine = self.engine.scoped(scope)
+        self.db.hold_replica()  # (after a database outage: alive again for the other replicas)
         session = engine.create(spec, warn=warn)
         if not still_wanted():
             engine.remove([session], kill=True)
@@ -57,7 +58,23 @@ class TrackedSessions:
                         created=r["created"], container=r["container"], owner=r["owner"]) for r in rows]
 
     def sessions(self, scope: Scope) -> list[Session]:
-        return self.engine.scoped(scope).sessions() + self._gone(scope)
+        return self._made(self.engine.scoped(scope).sessions()) + self._gone(scope)
+
+    def _made(self, live: list[Session]) -> list[Session]:
+        """The sessions, without those a replica that has since died left half-made (on a cluster,
+        a service still marked as being made by a replica whose lock is free): those are removed."""
+        makers = {s.creating for s in live if s.creating and s.creating != self.db.replica}
+        dead = {m for m in makers if not self.db.replica_alive(m)}
+        if not dead:
+            return live
+        abandoned = [s for s in live if s.creating in dead]
+        try:
+            self._close(abandoned, kill=True)
+            log.info(json.dumps({"event": "sessions left half-made by a gone replica removed",
+                                 "sessions": [s.id for s in abandoned], "replicas": sorted(dead)}))
+        except McError as exc:
+            log.warning(json.dumps({"event": "removing half-made sessions failed", "error": str(exc)}))
+        return [s for s in live if s.creating not in dead]
 
     def get(self, scope: Scope, ref: str) -> Session:
         try:
@@ -112,7 +129,7 @@ class TrackedSessions:
         listed_at = now()
         self._since = self._since or f"{time.time():.6f}"  # the events thread picks up from here
         try:
-            live = self.engine.scoped(Scope.system()).sessions()
+            live = self._made(self.engine.scoped(Scope.system()).sessions())
         except McError as exc:
             log.warning(json.dumps({"event": "reconcile failed", "error": str(exc)}))
             return False

@@ -21,6 +21,7 @@ EGRESS = "mc.egress"  # the domains a session with an egress policy may reach, c
 DEADLINE = "mc.deadline"  # when its lifetime ends, Unix seconds, as created ("" for none; extend moves it later)
 STORAGE = "mc.storage"  # the most its own files may take (docker's --storage-opt size), or ""
 IDLE = "mc.idle"  # seconds idle before it stops by itself ("" for never)
+CREATING = "mc.creating"  # on a cluster's service while an mcd replica makes it: that replica (removed once made)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

@@ -99,6 +99,7 @@ class Session:
     idle_timeout: int = 0  # seconds idle before it stops by itself, 0: never
     reason: str = ""  # why it is in its state, when the engine says (a cluster: "its node w2 is down")
     node: str = ""  # on a cluster: the address of the node whose engine runs it (not shown)
+    creating: str = ""  # on a cluster: the mcd replica still making it (not shown)
 
     @property
     def running(self) -> bool:
@@ -118,7 +119,7 @@ class Session:
         data = asdict(self)
         data["ports"] = [str(p) for p in self.ports]
         data["ssh"] = self.ssh_command()
-        del data["connect"], data["user"], data["remove_on_exit"], data["node"]
+        del data["connect"], data["user"], data["remove_on_exit"], data["node"], data["creating"]
         return data
 
 

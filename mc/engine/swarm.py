@@ -50,6 +50,7 @@ class SwarmSettings:
     pool: str = ""  # sessions go to nodes labelled mc.pool=POOL ("" : any node)
     node_port: int = 2376  # each node's engine listens here, with mutual TLS
     place_timeout: float = 60.0  # a task not running by then fails its create
+    replica: str = ""  # this mcd replica: its services carry it (mc.creating) until made
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ class SwarmBackend(LocalBackend):
         image = self._cluster_image(self.catalog.build(driver, progress=progress))
         with self._room(plan.container):
             self._ensure_network(plan.network, plan.network_owner)
-            self.docker.run("service", "create", *service_args(plan, image, self.swarm.pool), timeout=120)
+            self.docker.run("service", "create", *service_args(plan, image, self.swarm.pool, self.swarm.replica),
+                            timeout=120)
             try:
                 session = self._placed(plan.container, plan.session_id)
                 if plan.secret_files:
@@ -213,10 +215,13 @@ class SwarmBackend(LocalBackend):
                     # (docker cp cannot write into a tmpfs mount; tar in the container can, from stdin)
                     self.engine_of(session).run("exec", "-i", "-u", "0", session.container, "tar", "-x", "-C", "/",
                                                 input=secrets_tar(files, self.settings.gid), timeout=60)
+                if self.swarm.replica:  # made: no replica takes it for one its maker left half-made
+                    self.docker.run("service", "update", "--detach", "--label-rm", labels.CREATING, plan.container,
+                                    timeout=60)
             except BaseException:
                 self.docker.run("service", "rm", plan.container, check=False, timeout=60)
                 raise
-        return session
+        return replace(session, creating="")
 
     def _placed(self, service: str, session_id: str) -> Session:
         deadline = time.monotonic() + self.swarm.place_timeout
@@ -365,10 +370,11 @@ def _check_plan(plan: Any) -> None:
         raise InvalidArgument(f"sessions on a cluster cannot have {', '.join(missing)} yet")
 
 
-def service_args(plan: Any, image: str, pool: str) -> builtins.list[str]:
+def service_args(plan: Any, image: str, pool: str, replica: str = "") -> builtins.list[str]:
     """``docker service create`` arguments of a session: its container's, as a service that runs
-    once, on the pool's nodes, its image by digest. Secrets are never among them: the container
-    waits for them (``MC_SECRETS_WAIT``) and they are copied in on its node."""
+    once, on the pool's nodes, its image by digest, marked as being made by ``replica``. Secrets
+    are never among them: the container waits for them (``MC_SECRETS_WAIT``) and they are copied in
+    on its node."""
     args = ["--detach", "--name", plan.container, "--hostname", plan.hostname, "--network", plan.network,
             "--init", "--cap-drop", "ALL", "--restart-condition", "none", "--no-resolve-image",
             "--limit-pids", str(plan.pids_limit), "--stop-grace-period", "5s"]
@@ -382,6 +388,8 @@ def service_args(plan: Any, image: str, pool: str) -> builtins.list[str]:
         args += ["--limit-memory", plan.memory]
     for key, value in plan.labels.items():
         args += ["--label", f"{key}={value}", "--container-label", f"{key}={value}"]
+    if replica:
+        args += ["--label", f"{labels.CREATING}={replica}"]
     env = dict(plan.env)
     if plan.secret_files:
         env["MC_SECRETS_WAIT"] = "60"
@@ -409,7 +417,8 @@ def _session(name: str, spec_labels: dict[str, str], task: dict[str, Any] | None
     from mc.engine.sessions import LABEL_FIELDS, session_from_row
 
     row: dict[str, Any] = {k: spec_labels.get(v, "") for k, v in LABEL_FIELDS.items()}
-    session = session_from_row({**row, "container": name, "state": "created"})
+    session = replace(session_from_row({**row, "container": name, "state": "created"}),
+                      creating=spec_labels.get(labels.CREATING, ""))
     if task is None:
         return replace(session, status="created", reason="waiting for the scheduler")
     status = task.get("Status") or {}

@@ -48,6 +48,9 @@ SCHEMA = [
 ]
 
 
+REPLICA_LOCKS = 0x6D63  # the advisory lock class ("mc") of live mcd replicas, keyed by replica id
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -70,6 +73,8 @@ class Database:
         self._lock = threading.RLock()  # SQLite: one connection shared by all threads
         self._pool: Any = None
         self._conn: Any = None
+        self._holder: Any = None  # PostgreSQL: the connection holding this replica's lock
+        self.replica = ""
         if url:
             self._open_postgres(url)
             self.where = url.split("@")[-1]
@@ -89,8 +94,10 @@ class Database:
         except ImportError:
             raise Unavailable("database.url needs psycopg: pip install 'mc[postgres]'") from None
         self._pg_errors: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
-        kwargs = {"autocommit": True, "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+        self._url = url
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
                   "keepalives_interval": 10, "keepalives_count": 3, "options": "-c statement_timeout=15000"}
+        self._kwargs = kwargs
         pool = ConnectionPool(url, min_size=1, max_size=8, timeout=10, kwargs=kwargs,
                               check=ConnectionPool.check_connection, open=False)
         try:
@@ -138,7 +145,44 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
 
+    # -- replicas ------------------------------------------------------------------------------
+    def hold_replica(self, replica: str = "") -> None:
+        """Be alive as ``replica`` (again, after an outage) for the other replicas: an advisory lock
+        on a connection of its own, which PostgreSQL releases when this process dies, however it
+        dies. SQLite serves one process: nothing to hold."""
+        self.replica = replica or self.replica
+        if self._pool is None:
+            return
+        if self._holder is not None:
+            try:
+                self._holder.execute("SELECT 1")
+                return
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self._holder.close()
+                self._holder = None
+        import psycopg
+
+        try:
+            holder = psycopg.connect(self._url, **self._kwargs)
+            holder.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (REPLICA_LOCKS, self.replica))
+        except self._pg_errors as exc:
+            raise Unavailable(f"the database is unreachable ({type(exc).__name__})") from None
+        self._holder = holder
+
+    def replica_alive(self, replica: str) -> bool:
+        """Whether the replica ``replica`` still runs (holds its lock)."""
+        if replica == self.replica:
+            return True
+        if self._pool is None:
+            return False  # (one process per SQLite file: another replica is an earlier run)
+        with self.write() as tx:  # the lock, if free, is released again as the transaction ends
+            return not tx("SELECT pg_try_advisory_xact_lock(?, hashtext(?))", (REPLICA_LOCKS, replica)).fetchone()[0]
+
     def close(self) -> None:
+        if self._holder is not None:
+            with contextlib.suppress(Exception):
+                self._holder.close()
         if self._pool is not None:
             self._pool.close()
         else:

@@ -71,3 +71,29 @@ def test_mcd_rides_out_a_postgresql_restart(docker_mc, postgres, tmp_path):
         mc.ok("-r", "pg", "project", "add", "github.com/hello/after", "--token", "-", input="t2\n")
     finally:
         daemon.stop()
+
+
+def test_a_replica_is_alive_while_its_process_holds_the_database(postgres):
+    """Replicas tell a live one from a dead one by its advisory lock, which PostgreSQL frees when
+    the process goes, however it goes (here: its connection closed; in test_swarm: SIGKILL)."""
+    from mcd.store.db import Database
+
+    a, b = Database(url=postgres.url), Database(url=postgres.url)
+    try:
+        a.hold_replica("replica-a")
+        b.hold_replica("replica-b")
+        assert b.replica_alive("replica-a") and a.replica_alive("replica-b")
+        assert not b.replica_alive("replica-c")
+        assert b.replica_alive("replica-a")  # asking does not take the lock away
+        a.close()
+        assert not b.replica_alive("replica-a")
+        postgres.stop()  # an outage takes the lock away; the next create holds it again
+        postgres.start()
+        b.hold_replica()
+        c = Database(url=postgres.url)
+        try:
+            assert c.replica_alive("replica-b")
+        finally:
+            c.close()
+    finally:
+        b.close()

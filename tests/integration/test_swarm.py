@@ -22,16 +22,26 @@ pytestmark = pytest.mark.engine
 SENTINEL = "swarm-sentinel-4f1c2b"
 
 
-def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_timeout: str = "60s") -> McdProcess:
-    config = write_config(tmp_path / "mcd", **swarm_config(cluster, pool, place_timeout))
-    daemon = McdProcess(config, mcd_env(mc.env), tmp_path / "mcd" / "mcd.sock", tmp_path / "mcd.log").start()
-    mc.ok("remote", "add", "sw", daemon.url)
+def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_timeout: str = "60s",
+         name: str = "sw", env: dict[str, str] | None = None, **sections: dict) -> McdProcess:
+    config = swarm_config(cluster, pool, place_timeout)
+    config["sessions"]["max_per_user"] = 30
+    config = write_config(tmp_path / name, **config, **sections)
+    daemon = McdProcess(config, env or mcd_env(mc.env), tmp_path / name / "mcd.sock", tmp_path / f"{name}.log")
+    mc.ok("remote", "add", name, daemon.start().url)
     return daemon
 
 
 def _services(cluster: Cluster, owner: str) -> list[str]:
     return cluster.docker(cluster.manager, "service", "ls", "-q", "--filter",
                           f"label=mc.owner={owner}").stdout.split()
+
+
+def _service_names(cluster: Cluster, owner: str, *extra: str) -> list[str]:
+    """The session ids of the owner's services on the cluster."""
+    names = cluster.docker(cluster.manager, "service", "ls", "--format", "{{.Name}}", "--filter",
+                           f"label=mc.owner={owner}", *extra).stdout.split()
+    return [name.removeprefix("mc-") for name in names]
 
 
 def _node_of(cluster: Cluster, sid: str) -> str:
@@ -52,17 +62,18 @@ def test_sessions_spread_over_the_workers_and_work_there(swarm, docker_mc, tmp_p
                           "-e", f"SECRET_VALUE={SENTINEL}", "-o", "json")
             (created.append(json.loads(proc.stdout)) if proc.returncode == 0 else errors.append(proc.stderr))
 
-        threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         assert not errors, errors
         listed = json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))
-        assert sorted(s["name"] for s in listed) == [f"s{i}" for i in range(6)]
+        assert sorted(s["name"] for s in listed) == sorted(f"s{i}" for i in range(20))
         assert {s["status"] for s in listed} == {"running"}
-        nodes = {_node_of(cluster, s["id"]) for s in listed}
-        assert nodes == {w.name for w in cluster.workers}  # spread, never on the manager
+        nodes = [_node_of(cluster, s["id"]) for s in listed]
+        assert set(nodes) == {w.name for w in cluster.workers}  # spread, never on the manager
+        assert min(nodes.count(w.name) for w in cluster.workers) >= 5, nodes
         # the image by digest from the registry, restart never, the pool's constraint
         spec = json.loads(cluster.docker(cluster.manager, "service", "inspect", f"mc-{listed[0]['id']}").stdout)[0]
         task = spec["Spec"]["TaskTemplate"]
@@ -129,7 +140,7 @@ def test_a_lost_worker_shows_its_sessions_lost_and_nothing_starts_again(swarm, d
 
 
 def test_a_worker_stalled_for_15s_keeps_its_sessions(swarm, docker_mc, tmp_path):
-    """The heartbeat (6 s: a node is down after about three missed) rides out a 15 s stall."""
+    """The heartbeat (10 s: a node is down two to three missed after its last) rides out a 15 s stall."""
     directory, cluster = swarm
     mc = docker_mc
     driver_image_on_manager(cluster, mc.env)
@@ -173,3 +184,64 @@ def test_a_session_no_node_can_take_fails_its_create_and_leaves_nothing(swarm, d
         assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
     finally:
         daemon.stop()
+
+
+def test_two_replicas_share_the_sessions_and_a_killed_one_leaves_no_orphans(swarm, docker_mc, tmp_path, postgres):
+    """Two mcds on one PostgreSQL and one cluster: either serves any session; one killed with
+    SIGKILL during ten creates leaves the listing equal to the labelled services."""
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    env = mcd_env(mc.env)  # one encryption key for both
+    shared = {"database": {"url": postgres.url}}
+    a = _mcd(mc, cluster, tmp_path, name="a", env=env, **shared)
+    b = _mcd(mc, cluster, tmp_path, name="b", env=env, **shared)
+    try:
+        sid = json.loads(mc.ok("-r", "a", "session", "create", "--driver", "base", "--no-connect", "-o",
+                               "json"))["id"]
+        [seen] = json.loads(mc.ok("-r", "b", "session", "list", "-o", "json"))
+        assert (seen["id"], seen["status"]) == (sid, "running")
+        proc = mc.run("-r", "b", "session", "exec", sid, "--", "bash", "-c", "exit 5")
+        assert proc.returncode == 5, proc.stderr
+        child = spawn(mc, "-r", "b", "session", "connect", sid, rows=24, cols=80, timeout=60)
+        typing_resize_exit(child, (24, 80), (30, 100), 6)
+        assert "[mc-init]" in mc.ok("-r", "b", "session", "logs", sid)
+        mc.ok("-r", "b", "session", "close", sid)
+        assert json.loads(mc.ok("-r", "a", "session", "list", "-o", "json")) == []
+
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(mc.run(
+            "-r", "a", "session", "create", "--driver", "base", "--no-connect").returncode)) for _ in range(10)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60  # killed while one is half-made (others made, or not begun)
+        while not _service_names(cluster, mc.owner, "--filter", "label=mc.creating"):
+            assert time.monotonic() < deadline, "no create began"
+            time.sleep(0.05)
+        a.kill()
+        for t in threads:
+            t.join()
+        assert len(results) == 10 and any(code != 0 for code in results)
+        made = _service_names(cluster, mc.owner)
+        # the other replica removes what the dead one left half-made (still marked as being made)
+        listed = json.loads(mc.ok("-r", "b", "session", "list", "-o", "json"))
+        assert sorted(s["id"] for s in listed) == sorted(_service_names(cluster, mc.owner))
+        assert {s["status"] for s in listed} <= {"running"}, listed
+        assert len(listed) < len(made), (listed, made)  # (the half-made ones were there, and went)
+        a.start()  # its restart reconciles beside the other replica
+        assert sorted(s["id"] for s in json.loads(mc.ok("-r", "a", "session", "list", "-o", "json"))) == \
+            sorted(s["id"] for s in listed)
+        mc.ok("-r", "a", "session", "close", "--all")
+        assert _services(cluster, mc.owner) == []
+        assert json.loads(mc.ok("-r", "b", "session", "list", "-o", "json")) == []
+        deadline = time.monotonic() + 20  # and their containers go from the workers
+        while any(cluster.docker(w, "ps", "-aq", "--filter", f"label=mc.owner={mc.owner}").stdout.strip()
+                  for w in cluster.workers):
+            assert time.monotonic() < deadline, "containers of removed services left on a worker"
+            time.sleep(0.5)
+    finally:
+        for daemon in (a, b):
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.stop()
+        for service in _services(cluster, mc.owner):
+            cluster.docker(cluster.manager, "service", "rm", service, check=False)

@@ -39,6 +39,12 @@ def test_a_tasks_state_is_the_sessions(task, status, reason):
         assert (s.container, s.node) == ("c0ffee", "10.0.0.12")  # where exec and attach go
 
 
+def test_a_service_being_made_names_its_replica():
+    assert _session("mc-abcd1234", {**LABELS, labels.CREATING: "r1"}, _task("running"), NODES).creating == "r1"
+    made = _session("mc-abcd1234", LABELS, _task("running"), NODES)
+    assert made.creating == "" and "creating" not in made.to_dict()
+
+
 def test_a_services_arguments_keep_secrets_out_and_run_once(tmp_path):
     from mc.engine.plan import SessionPlan
 
@@ -48,12 +54,13 @@ def test_a_services_arguments_keep_secrets_out_and_run_once(tmp_path):
                        mounts=(Mount("volume", "/run/mc-incoming"), Mount("volume", "/mc-config", "mc-config-1",
                                                                           owner_label="alice")),
                        ports=(), caps=("CHOWN",), pids_limit=512, cpus="2", memory="1g")
-    args = service_args(plan, "reg:5000/mc-driver-base@sha256:00", "sessions")
+    args = service_args(plan, "reg:5000/mc-driver-base@sha256:00", "sessions", "r1")
     joined = " ".join(args)
     assert "sentinel" not in joined and "MC_SECRETS_WAIT=60" in joined  # waits for them to be written in
     assert args[-1] == "reg:5000/mc-driver-base@sha256:00"
     for pair in (["--restart-condition", "none"], ["--constraint", "node.labels.mc.pool==sessions"],
                  ["--limit-pids", "512"], ["--limit-cpu", "2"], ["--limit-memory", "1g"], ["--cap-drop", "ALL"],
                  ["--mount", "type=tmpfs,destination=/run/mc-incoming,tmpfs-mode=0700"],
-                 ["--container-label", f"{labels.OWNER}=alice"], ["--label", f"{labels.OWNER}=alice"]):
+                 ["--container-label", f"{labels.OWNER}=alice"], ["--label", f"{labels.OWNER}=alice"],
+                 ["--label", f"{labels.CREATING}=r1"]):  # (the service's alone: removed once made)
         assert any(args[i:i + 2] == pair for i in range(len(args))), pair
