@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -80,6 +81,7 @@ class Bench:
         if Path("/usr/local/share/ca-certificates").is_dir():
             self.env.setdefault("MC_EXTRA_CA_CERTS", "/usr/local/share/ca-certificates")
         self.mcd: subprocess.Popen | None = None
+        self.replicas: list[subprocess.Popen] = []
 
     def row(self, name: str, ours: float, floor: float, target: str, unit: str = "s", ratio: float | None = None,
             note: str = "") -> None:
@@ -521,6 +523,156 @@ class Bench:
                  note=f"failures {sum(failures)}")
         self.cleanup()
 
+    def swarm(self) -> None:
+        """mcd in swarm mode on a Swarm of Docker-in-Docker nodes on this machine (a manager, two
+        workers, a registry: tests/swarm_harness.py; MC_TEST_SWARM=DIR reuses one) against mcd on
+        the single engine: create until ready, 50 concurrent creates through two replicas on one
+        PostgreSQL, keystroke echo to a session on a worker."""
+        sys.path.insert(0, str(ROOT))
+        from tests.postgres_harness import postgres_server
+        from tests.swarm_harness import Cluster, down, up
+
+        shared = os.environ.get("MC_TEST_SWARM")
+        directory = Path(shared) if shared else self.tmp / "swarm"
+        cluster = Cluster.read(directory) if shared else up(directory)
+        try:
+            with postgres_server() as pg:
+                self._swarm(cluster, pg.url)
+        finally:
+            for name in ("sw-a", "sw-b"):
+                self.mc("-r", name, "session", "close", "--all", check=False)
+            for proc in self.replicas:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+            self.replicas.clear()
+            if not shared:
+                down(directory)
+
+    def _replica(self, cluster: Any, url: str, name: str, key: str) -> str:
+        import yaml
+
+        c = cluster
+        d = self.tmp / name
+        d.mkdir()
+        (d / "mc-service.yaml").write_text(yaml.safe_dump({
+            "server": {"socket": str(d / "mcd.sock"), "max_concurrent_rpcs": 128},
+            "database": {"url": url},
+            "docker": {"mode": "swarm", "swarm": {
+                "manager": c.manager.host, "registry": c.registry,
+                "tls": {"ca": f"{c.certs}/ca.pem", "cert": f"{c.certs}/cert.pem", "key": f"{c.certs}/key.pem"}}},
+            "sessions": {"pool": "sessions", "max_per_user": 0}}))
+        self.replicas.append(subprocess.Popen(
+            [PY, "-m", "mcd", "serve", "--config", str(d / "mc-service.yaml")],
+            env={**self.env, "PROJECT_ENCRYPTION_KEY": key}, stdout=subprocess.DEVNULL,
+            stderr=open(d / "log", "wb")))  # noqa: SIM115
+        for _ in range(400):
+            if (d / "mcd.sock").exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        self.mc("remote", "add", name, f"unix://{d / 'mcd.sock'}")
+        return name
+
+    def _swarm(self, cluster: Any, url: str) -> None:
+        from mc.projects.crypto import generate_key
+
+        image = self.base_image()
+        if cluster.docker(cluster.manager, "image", "inspect", image, check=False).returncode != 0:
+            cluster.load(cluster.manager, "debian:bookworm-slim", image)  # what mcd's build there would make
+        engine = self.start_mcd()
+        key = generate_key()
+        a, b = (self._replica(cluster, url, name, key) for name in ("sw-a", "sw-b"))
+        create = ("session", "create", "--driver", "base", "--no-connect")
+        self.mc("-r", a, *create, "--rm", "--run", "true")  # the image pushed, and on both workers
+        for _ in range(2):
+            self.mc("-r", a, *create)
+        self.mc("-r", a, "session", "close", "--all")
+
+        def clean() -> None:
+            for name in (a, engine):
+                self.mc("-r", name, "session", "close", "--all", check=False)
+
+        # warm: the owner's network already on both workers (a session of theirs runs there), as
+        # it is once a team works; cold: the first session of an owner on a node, which waits for
+        # Swarm to bring the overlay network to that node
+        for _ in range(2):
+            self.mc("-r", a, *create)
+        ours, floor = interleave(lambda: self.mc("-r", a, *create), lambda: self.mc("-r", engine, *create),
+                                 self.reps)
+        self.row("session create until ready: swarm vs single engine", ours, floor, "<= 1.5x",
+                 note="both through mcd; warm")
+        ours, floor = interleave(lambda: self.mc("-r", a, *create), lambda: self.mc("-r", engine, *create),
+                                 max(3, self.reps // 2), before=clean)
+        self.row("  the same, cold (no session of the owner left)", ours, floor, "-", note="both through mcd")
+        clean()
+        # what Swarm itself takes: a service of the same image, until its task runs (and its shell answers)
+        digest = cluster.docker(cluster.manager, "service", "inspect", "--format",
+                                "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+                                f"mc-{json.loads(self.mc('-r', a, *create, '-o', 'json').stdout)['id']}").stdout.strip()
+        clean()
+        raw: list[str] = []
+
+        def raw_service() -> None:
+            name = f"bench-raw-{len(raw)}"
+            raw.append(name)
+            cluster.docker(cluster.manager, "service", "create", "--detach", "--name", name, "--restart-condition",
+                           "none", "--no-resolve-image", "--constraint", "node.labels.mc.pool==sessions",
+                           "--entrypoint", "sleep", digest, "600")
+            while "Running" not in cluster.docker(cluster.manager, "service", "ps", "--format", "{{.CurrentState}}",
+                                                  name).stdout:
+                time.sleep(0.02)
+
+        ours, floor = interleave(lambda: self.mc("-r", a, *create), raw_service, self.reps, before=clean)
+        self.row("session create on the swarm: mc vs docker service create", ours, floor, "-",
+                 note="floor: until its task runs, polled every 20 ms, no mc")
+        clean()
+        cluster.docker(cluster.manager, "service", "rm", *raw, check=False)
+        # 50 concurrent Create calls from gRPC clients, 25 to each replica, vs 50 to mcd on one engine
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith(("XDG_", "MC_"))})
+        from mc.engine.models import SessionSpec
+        from mc.remote.client import RemoteBackend
+
+        clients = {name: RemoteBackend(name, f"unix://{self.tmp / d / 'mcd.sock'}")
+                   for name, d in ((a, a), (b, b), (engine, "mcd"))}
+
+        def burst(names: list[str]) -> tuple[float, int]:
+            def one(i: int) -> int:
+                try:
+                    clients[names[i % len(names)]].create(SessionSpec(driver="base"))
+                    return 0
+                except Exception as exc:
+                    print(f"    create failed: {exc}", flush=True)
+                    return 1
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(50) as pool:
+                failed = sum(pool.map(one, range(50)))
+            return time.perf_counter() - start, failed
+
+        clean()
+        ours_t, ours_failed = burst([a, b])
+        listed = json.loads(self.mc("-r", b, "session", "list", "-o", "json").stdout)
+        clean()
+        floor_t, floor_failed = burst([engine])
+        clean()
+        self.row("50 concurrent creates: 2 replicas on a swarm vs 1 engine", ours_t, floor_t, "0 failures",
+                 note=f"failures {ours_failed} vs {floor_failed}; {len(listed)} listed through the other replica")
+        # keystroke echo: a session on a worker, through mcd, vs docker exec -it on that worker's engine
+        s = json.loads(self.mc("-r", a, *create, "-o", "json").stdout)
+        ps = cluster.docker(cluster.manager, "service", "ps", "--format", "{{.Node}}", f"mc-{s['id']}")
+        worker = next(w for w in cluster.workers if w.name == ps.stdout.split()[0])
+        container = s["container"]  # (on a cluster: the task's container id, on that worker)
+        tls = [f"--tlscacert={cluster.certs}/ca.pem", f"--tlscert={cluster.certs}/cert.pem",
+               f"--tlskey={cluster.certs}/key.pem"]
+        direct = ["docker", "-H", worker.host, "--tlsverify", *tls, "exec", "-it", container, "bash", "--norc"]
+        ours_ms: list[float] = []
+        floor_ms: list[float] = []
+        for _ in range(2):
+            ours_ms += self._echo_latency([*MC, "-r", a, "session", "connect", s["id"]], self.env)
+            floor_ms += self._echo_latency(direct, self.env)
+        self.echo_row("a session on a worker, through mcd,", ours_ms, floor_ms, "<= 1.6x")
+        clean()
+
     def binaries(self) -> None:
         dist = ROOT / "dist"
         if not (dist / "mc").exists() or not (dist / "mc-onedir" / "mc").exists():
@@ -535,7 +687,7 @@ class Bench:
 
 
 ALL = ["help", "session_list", "create_and_exec", "one_shot", "stop_start", "port_forward", "egress", "keystrokes",
-       "browser", "logs", "log_forwarding", "parallel_creates", "binaries"]
+       "browser", "logs", "log_forwarding", "parallel_creates", "swarm", "binaries"]
 
 
 def main() -> None:

@@ -35,7 +35,9 @@ from mc.engine.settings import EngineSettings
 from mc.errors import InvalidArgument, McError, Unavailable
 
 PENDING = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
-POLL = 0.2
+POLL = 0.05  # placement is polled this often (one `service ps` a time)
+NODES_TTL = 1.0  # the node list is read again after this long
+WAITING = {"New", "Pending", "Assigned", "Accepted", "Preparing", "Ready", "Starting"}  # a task on its way
 PROBE_EVERY = 2.0  # seconds between two looks at each node's engine port
 LOST_AFTER = 8.0  # a node unreachable this long is lost to its sessions (Swarm's own verdict comes later)
 
@@ -122,6 +124,8 @@ class SwarmBackend(LocalBackend):
         self._pushed: dict[str, str] = {}  # image tag -> its digest reference in the registry
         self._reach = Reach(swarm.node_port)
         self._push_locks: dict[str, threading.Lock] = {}
+        self._node_cache: dict[str, tuple[float, dict[str, NodeInfo]]] = {}
+        self._placements = Placements(self.docker)
 
     def scoped(self, scope: Scope) -> SwarmBackend:
         other = super().scoped(scope)
@@ -142,14 +146,17 @@ class SwarmBackend(LocalBackend):
         return engine
 
     def _nodes(self) -> dict[str, NodeInfo]:
+        """The cluster's nodes, as the manager saw them at most NODES_TTL ago (shared by every call)."""
+        at, cached = self._node_cache.get("nodes", (0.0, {}))
+        if time.monotonic() - at < NODES_TTL:
+            return cached
         ids = self.docker.text("node", "ls", "-q", timeout=30).split()
-        if not ids:
-            return {}
         found = {}
-        for n in json.loads(self.docker.text("node", "inspect", *ids, timeout=30)):
+        for n in json.loads(self.docker.text("node", "inspect", *ids, timeout=30)) if ids else []:
             status = n.get("Status") or {}
             found[n["ID"]] = NodeInfo(n["ID"], (n.get("Description") or {}).get("Hostname", ""),
                                       status.get("Addr", ""), status.get("State", "unknown"))
+        self._node_cache["nodes"] = (time.monotonic(), found)
         return found
 
     def _tasks(self, services: builtins.list[str]) -> dict[str, dict[str, Any]]:
@@ -167,17 +174,26 @@ class SwarmBackend(LocalBackend):
         return newest
 
     # -- listing -----------------------------------------------------------------------------------
-    def _ps(self, owners: tuple[str, ...] | None, *, running_only: bool = False) -> builtins.list[Session]:
-        args = ["service", "ls", "-q", "--filter", f"label={labels.SESSION}"]
-        if self.settings.instance:
-            args += ["--filter", f"label={labels.INSTANCE}={self.settings.instance}"]
-        if owners is not None and len(owners) == 1:
-            args += ["--filter", f"label={labels.OWNER}={owners[0]}"]
-        ids = self.docker.text(*args, timeout=30).split()
-        if not ids:
-            return []
+    def _ps(self, owners: tuple[str, ...] | None, *, running_only: bool = False,
+            only: str = "") -> builtins.list[Session]:
+        """The sessions (``only``: the one of that service name, if it is there)."""
+        if only:
+            ids = [only]
+        else:
+            args = ["service", "ls", "-q", "--filter", f"label={labels.SESSION}"]
+            if self.settings.instance:
+                args += ["--filter", f"label={labels.INSTANCE}={self.settings.instance}"]
+            if owners is not None and len(owners) == 1:
+                args += ["--filter", f"label={labels.OWNER}={owners[0]}"]
+            ids = self.docker.text(*args, timeout=30).split()
+            if not ids:
+                return []
         proc = self.docker.run("service", "inspect", *ids, check=False, timeout=30)  # (one may go meanwhile)
-        services = json.loads(proc.stdout or b"[]")
+        services = [s for s in json.loads(proc.stdout or b"[]")
+                    if not only or ((s.get("Spec") or {}).get("Labels") or {}).get(labels.INSTANCE, "")
+                    == self.settings.instance]
+        if not services:
+            return []
         tasks = self._tasks([s["ID"] for s in services])
         nodes = self._nodes() if tasks else {}
         sessions = []
@@ -195,6 +211,14 @@ class SwarmBackend(LocalBackend):
         sessions.sort(key=lambda s: s.created)
         return sessions
 
+    def get(self, ref: str) -> Session:
+        """A full id is looked up as its one service; anything else (a name, a prefix) in the list."""
+        if len(ref) == 8 and all(c in "0123456789abcdef" for c in ref):
+            found = self._ps(self.scope.listing_owners(), only=f"{labels.CONTAINER_PREFIX}{ref}")
+            if found:
+                return found[0]
+        return super().get(ref)
+
     # -- create ------------------------------------------------------------------------------------
     def create(self, spec: SessionSpec, *, progress: Progress | None = None, warn: Warn | None = None) -> Session:
         """Plan as the single engine does, then a service; wait until its task runs (or fail with
@@ -209,7 +233,7 @@ class SwarmBackend(LocalBackend):
             self.docker.run("service", "create", *service_args(plan, image, self.swarm.pool, self.swarm.replica),
                             timeout=120)
             try:
-                session = self._placed(plan.container, plan.session_id)
+                session = self._placed(plan.container, plan.session_id, plan.labels)
                 if plan.secret_files:
                     files = {**plan.secret_files, contract.SECRETS_READY: b""}  # last: all of them are there
                     # (docker cp cannot write into a tmpfs mount; tar in the container can, from stdin)
@@ -223,11 +247,29 @@ class SwarmBackend(LocalBackend):
                 raise
         return replace(session, creating="")
 
-    def _placed(self, service: str, session_id: str) -> Session:
+    def _placed(self, service: str, session_id: str, spec_labels: dict[str, str]) -> Session:
+        """The session once its task runs: its task's state polled cheaply (one call), the running
+        task inspected; anything else looked up in full for Swarm's reason."""
+        try:
+            return self._wait_placed(service, session_id, spec_labels)
+        finally:
+            self._placements.done(service)
+
+    def _wait_placed(self, service: str, session_id: str, spec_labels: dict[str, str]) -> Session:
         deadline = time.monotonic() + self.swarm.place_timeout
         reason = ""
         while True:
-            for session in self._ps(None):
+            task_id, state = self._placements.state(service)
+            if state in WAITING and time.monotonic() <= deadline:
+                time.sleep(POLL)
+                continue
+            if state == "Running":
+                tasks = json.loads(self.docker.run("inspect", "--type", "task", task_id, check=False,
+                                                   timeout=30).stdout or b"[]")
+                session = _session(service, spec_labels, tasks[0] if tasks else None, self._nodes())
+                if session.running and session.container:
+                    return session
+            for session in self._ps(None, only=service):
                 if session.id != session_id:
                     continue
                 if session.running and session.container:
@@ -338,6 +380,39 @@ class SwarmBackend(LocalBackend):
 
     def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
         raise InvalidArgument("importing a tool's configuration is not available on a cluster")
+
+
+class Placements:
+    """The task states of the services being created, read by one ``docker service ps`` of them
+    all at most every POLL seconds, however many creates wait at once (fifty threads polling on
+    their own were fifty docker processes every POLL)."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+        self._lock = threading.Lock()
+        self._waiting: set[str] = set()
+        self._states: dict[str, tuple[str, str]] = {}
+        self._at = 0.0
+
+    def state(self, service: str) -> tuple[str, str]:
+        """(task id, state) of the service's task as last read: "" while it has none."""
+        with self._lock:
+            fresh = service in self._waiting and time.monotonic() - self._at < POLL
+            self._waiting.add(service)
+            if not fresh:
+                proc = self.docker.run("service", "ps", "--no-trunc", "--format", "{{.ID}} {{.Name}} {{.CurrentState}}",
+                                       *sorted(self._waiting), check=False, timeout=30)
+                self._states = {}
+                for line in proc.stdout.decode().splitlines():
+                    parts = line.split()
+                    if len(parts) >= 3:  # NAME is SERVICE.SLOT; the newest task comes first
+                        self._states.setdefault(parts[1].rsplit(".", 1)[0], (parts[0], parts[2]))
+                self._at = time.monotonic()
+            return self._states.get(service, ("", ""))
+
+    def done(self, service: str) -> None:
+        with self._lock:
+            self._waiting.discard(service)
 
 
 class ServiceEventStream(EventStream):
