@@ -92,6 +92,12 @@ def test_sessions_spread_over_the_workers_and_work_there(swarm, docker_mc, tmp_p
         inspected = cluster.docker(worker, "ps", "-q", "--filter", f"label=mc.session={sid}").stdout.split()
         assert len(inspected) == 1
         assert SENTINEL not in cluster.docker(worker, "inspect", inspected[0]).stdout
+        # followed logs: a line the session writes later arrives through mcd from the worker
+        follow = spawn(mc, "-r", "sw", "session", "logs", "-f", sid, timeout=30)
+        follow.expect_exact("[mc-init]")
+        cluster.docker(worker, "exec", "-u", "0", inspected[0], "sh", "-c", "echo followed-line > /proc/1/fd/1")
+        follow.expect_exact("followed-line")
+        follow.terminate(force=True)
         mc.ok("-r", "sw", "session", "close", "--all")
         assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
         # a session for one command: its output and exit code, then nothing left
