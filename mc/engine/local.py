@@ -13,7 +13,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mc import __version__, contract
 from mc.docker import Docker, DockerError
@@ -850,18 +850,24 @@ class EventStream:
         try:
             for line in self.proc.stdout:
                 try:
-                    event = json.loads(line)
+                    found = self.session_event(json.loads(line))
                 except ValueError:
                     continue
-                attrs = (event.get("Actor") or {}).get("Attributes") or {}
-                sid = attrs.get(labels.SESSION)
-                if sid:
-                    code = attrs.get("exitCode")
-                    yield SessionEvent(str(event.get("Action") or event.get("status") or ""), sid,
-                                       attrs.get(labels.OWNER, ""), int(event.get("timeNano") or 0),
-                                       int(code) if isinstance(code, str) and code.isdigit() else None)
+                if found is not None:
+                    yield found
         finally:
             self.close()
+
+    def session_event(self, event: dict[str, Any]) -> SessionEvent | None:
+        """A container's event as its session's (None: not a session's)."""
+        attrs = (event.get("Actor") or {}).get("Attributes") or {}
+        sid = attrs.get(labels.SESSION)
+        if not sid:
+            return None
+        code = attrs.get("exitCode")
+        return SessionEvent(str(event.get("Action") or event.get("status") or ""), sid, attrs.get(labels.OWNER, ""),
+                            int(event.get("timeNano") or 0),
+                            int(code) if isinstance(code, str) and code.isdigit() else None)
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -18,7 +18,6 @@ import builtins
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -418,20 +417,12 @@ class Placements:
 class ServiceEventStream(EventStream):
     """The manager's service events, as the sessions' (a removed service: ``destroy``)."""
 
-    def __iter__(self) -> Iterator[SessionEvent]:
-        assert self.proc.stdout is not None
-        try:
-            for line in self.proc.stdout:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
-                sid = name.removeprefix(labels.CONTAINER_PREFIX)
-                if event.get("Action") == "remove" and name.startswith(labels.CONTAINER_PREFIX) and len(sid) == 8:
-                    yield SessionEvent("destroy", sid, "", int(event.get("timeNano") or 0))
-        finally:
-            self.close()
+    def session_event(self, event: dict[str, Any]) -> SessionEvent | None:
+        name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
+        sid = name.removeprefix(labels.CONTAINER_PREFIX)
+        if event.get("Action") == "remove" and name.startswith(labels.CONTAINER_PREFIX) and len(sid) == 8:
+            return SessionEvent("destroy", sid, "", int(event.get("timeNano") or 0))
+        return None
 
 
 def _check_plan(plan: Any) -> None:

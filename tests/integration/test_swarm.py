@@ -5,17 +5,19 @@ placement."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import driver_image_on_manager, swarm_config
 from tests.mcd_harness import McdProcess, mcd_env, write_config
-from tests.swarm_harness import Cluster, add_worker
+from tests.swarm_harness import Cluster, Node, add_worker
 from tests.terminal import spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
@@ -35,6 +37,30 @@ def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_tim
 def _services(cluster: Cluster, owner: str) -> list[str]:
     return cluster.docker(cluster.manager, "service", "ls", "-q", "--filter",
                           f"label=mc.owner={owner}").stdout.split()
+
+
+def _clean(cluster: Cluster, mc, *daemons: McdProcess | None) -> None:
+    """After a test: its mcds stopped, any service of its user removed."""
+    for daemon in daemons:
+        if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.stop()
+    for service in _services(cluster, mc.owner):
+        cluster.docker(cluster.manager, "service", "rm", service, check=False)
+
+
+@contextlib.contextmanager
+def _worker_of_its_own(cluster: Cluster, directory: Path, mc, tmp_path: Path, kind: str) -> Iterator[Node]:
+    """A worker alone in a pool of the test's (which kills or stalls it) and an mcd placing there."""
+    driver_image_on_manager(cluster, mc.env)
+    node = add_worker(cluster, directory, f"{kind}-{mc.owner}")
+    daemon = None
+    try:
+        daemon = _mcd(mc, cluster, tmp_path, pool=f"{kind}-{mc.owner}")
+        yield node
+    finally:
+        _clean(cluster, mc, daemon)
+        subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
+        cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
 
 
 def _service_names(cluster: Cluster, owner: str, *extra: str) -> list[str]:
@@ -106,19 +132,13 @@ def test_sessions_spread_over_the_workers_and_work_there(swarm, docker_mc, tmp_p
         assert proc.returncode == 3 and "once-on-the-cluster" in proc.stdout, proc.stderr
         assert _services(cluster, mc.owner) == []
     finally:
-        daemon.stop()
-        for service in _services(cluster, mc.owner):
-            cluster.docker(cluster.manager, "service", "rm", service, check=False)
+        _clean(cluster, mc, daemon)
 
 
 def test_a_lost_worker_shows_its_sessions_lost_and_nothing_starts_again(swarm, docker_mc, tmp_path):
     directory, cluster = swarm
     mc = docker_mc
-    driver_image_on_manager(cluster, mc.env)
-    pool = f"lost-{mc.owner}"
-    node = add_worker(cluster, directory, pool)
-    daemon = _mcd(mc, cluster, tmp_path, pool=pool)
-    try:
+    with _worker_of_its_own(cluster, directory, mc, tmp_path, "lost") as node:
         sids = [json.loads(mc.ok("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o",
                                  "json"))["id"] for _ in range(2)]
         subprocess.run(["docker", "kill", node.name], check=True, capture_output=True)
@@ -137,23 +157,13 @@ def test_a_lost_worker_shows_its_sessions_lost_and_nothing_starts_again(swarm, d
             assert len(tasks) == 1
         mc.ok("-r", "sw", "session", "close", "--all")
         assert _services(cluster, mc.owner) == []
-    finally:
-        daemon.stop()
-        for service in _services(cluster, mc.owner):
-            cluster.docker(cluster.manager, "service", "rm", service, check=False)
-        subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
-        cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
 
 
 def test_a_worker_stalled_for_15s_keeps_its_sessions(swarm, docker_mc, tmp_path):
     """The heartbeat (10 s: a node is down two to three missed after its last) rides out a 15 s stall."""
     directory, cluster = swarm
     mc = docker_mc
-    driver_image_on_manager(cluster, mc.env)
-    pool = f"stall-{mc.owner}"
-    node = add_worker(cluster, directory, pool)
-    daemon = _mcd(mc, cluster, tmp_path, pool=pool)
-    try:
+    with _worker_of_its_own(cluster, directory, mc, tmp_path, "stall") as node:
         sid = json.loads(mc.ok("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o",
                                "json"))["id"]
         subprocess.run(["docker", "pause", node.name], check=True, capture_output=True)
@@ -165,12 +175,6 @@ def test_a_worker_stalled_for_15s_keeps_its_sessions(swarm, docker_mc, tmp_path)
         proc = mc.run("-r", "sw", "session", "exec", sid, "--", "true")
         assert proc.returncode == 0, proc.stderr
         assert len(cluster.docker(cluster.manager, "service", "ps", "-q", f"mc-{sid}").stdout.split()) == 1
-    finally:
-        daemon.stop()
-        for service in _services(cluster, mc.owner):
-            cluster.docker(cluster.manager, "service", "rm", service, check=False)
-        subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
-        cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
 
 
 def test_a_session_no_node_can_take_fails_its_create_and_leaves_nothing(swarm, docker_mc, tmp_path):
@@ -189,7 +193,7 @@ def test_a_session_no_node_can_take_fails_its_create_and_leaves_nothing(swarm, d
         assert _services(cluster, mc.owner) == []
         assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
     finally:
-        daemon.stop()
+        _clean(cluster, mc, daemon)
 
 
 def test_two_replicas_share_the_sessions_and_a_killed_one_leaves_no_orphans(swarm, docker_mc, tmp_path, postgres):
@@ -246,8 +250,4 @@ def test_two_replicas_share_the_sessions_and_a_killed_one_leaves_no_orphans(swar
             assert time.monotonic() < deadline, "containers of removed services left on a worker"
             time.sleep(0.5)
     finally:
-        for daemon in (a, b):
-            if daemon.proc is not None and daemon.proc.poll() is None:
-                daemon.stop()
-        for service in _services(cluster, mc.owner):
-            cluster.docker(cluster.manager, "service", "rm", service, check=False)
+        _clean(cluster, mc, a, b)
