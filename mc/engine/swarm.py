@@ -36,7 +36,7 @@ from mc.errors import InvalidArgument, McError, Unavailable
 PENDING = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
 POLL = 0.05  # placement is polled this often (one `service ps` a time)
 NODES_TTL = 1.0  # the node list is read again after this long
-WAITING = {"New", "Pending", "Assigned", "Accepted", "Preparing", "Ready", "Starting"}  # a task on its way
+WAITING = {state.capitalize() for state in PENDING}  # a task on its way, as `service ps` shows it
 PROBE_EVERY = 2.0  # seconds between two looks at each node's engine port
 LOST_AFTER = 8.0  # a node unreachable this long is lost to its sessions (Swarm's own verdict comes later)
 

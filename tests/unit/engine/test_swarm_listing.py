@@ -64,3 +64,33 @@ def test_a_services_arguments_keep_secrets_out_and_run_once(tmp_path):
                  ["--container-label", f"{labels.OWNER}=alice"], ["--label", f"{labels.OWNER}=alice"],
                  ["--label", f"{labels.CREATING}=r1"]):  # (the service's alone: removed once made)
         assert any(args[i:i + 2] == pair for i in range(len(args))), pair
+
+
+def test_creates_waiting_at_once_share_one_service_ps(monkeypatch):
+    """Placements reads every pending service's task in one `docker service ps` (output as the real
+    one prints it: newest task first, NAME as SERVICE.SLOT) and serves the others from it."""
+    import subprocess
+
+    from mc.engine import swarm
+    from mc.engine.swarm import Placements
+
+    monkeypatch.setattr(swarm, "POLL", 60.0)  # a read stays fresh for the whole test
+    calls: list[tuple[str, ...]] = []
+
+    class Recorded:
+        def run(self, *args: str, **_: object) -> subprocess.CompletedProcess[bytes]:
+            calls.append(args)
+            out = (b"t3 mc-bbbb2222.1 Running 1 second ago\n"
+                   b"t2 mc-aaaa1111.1 Preparing 2 seconds ago\n"
+                   b"t1 mc-aaaa1111.1 Rejected 3 seconds ago\n")
+            return subprocess.CompletedProcess(args, 0, out, b"")
+
+    placements = Placements(Recorded())  # type: ignore[arg-type]
+    assert placements.state("mc-aaaa1111") == ("t2", "Preparing")
+    assert placements.state("mc-bbbb2222") == ("t3", "Running")  # a newcomer: read again, with both
+    assert calls[-1][-2:] == ("mc-aaaa1111", "mc-bbbb2222")
+    assert placements.state("mc-aaaa1111") == ("t2", "Preparing") and len(calls) == 2  # fresh: no call
+    placements.done("mc-bbbb2222")
+    placements.state("mc-cccc3333")
+    assert calls[-1][-2:] == ("mc-aaaa1111", "mc-cccc3333")
+    assert placements.state("mc-dddd4444") == ("", "")  # no task yet
