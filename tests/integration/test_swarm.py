@@ -18,16 +18,17 @@ import pytest
 from tests.conftest import driver_image_on_manager, swarm_config
 from tests.mcd_harness import McdProcess, mcd_env, write_config
 from tests.swarm_harness import Cluster, Node, add_worker
-from tests.terminal import spawn, typing_resize_exit
+from tests.terminal import killed_client_resumes, spawn, typing_resize_exit
 
 pytestmark = pytest.mark.engine
 SENTINEL = "swarm-sentinel-4f1c2b"
+SHELL_GRACE = 5  # seconds a shell whose client vanished waits to be resumed
 
 
 def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_timeout: str = "60s",
          name: str = "sw", env: dict[str, str] | None = None, **sections: dict) -> McdProcess:
     config = swarm_config(cluster, pool, place_timeout)
-    config["sessions"]["max_per_user"] = 30
+    config["sessions"].update(max_per_user=30, shell_grace=SHELL_GRACE)
     config = write_config(tmp_path / name, **config, **sections)
     daemon = McdProcess(config, env or mcd_env(mc.env), tmp_path / name / "mcd.sock", tmp_path / f"{name}.log")
     mc.ok("remote", "add", name, daemon.start().url)
@@ -114,6 +115,7 @@ def test_sessions_spread_over_the_workers_and_work_there(swarm, docker_mc, tmp_p
         assert "[mc-init]" in mc.ok("-r", "sw", "session", "logs", sid)
         child = spawn(mc, "-r", "sw", "session", "connect", sid, rows=25, cols=87, timeout=60)
         typing_resize_exit(child, (25, 87), (31, 99), 4)
+        killed_client_resumes(mc, ("-r", "sw"), sid, SHELL_GRACE)  # the shell outlives its client there too
         worker = next(w for w in cluster.workers if w.name == _node_of(cluster, sid))
         inspected = cluster.docker(worker, "ps", "-q", "--filter", f"label=mc.session={sid}").stdout.split()
         assert len(inspected) == 1
