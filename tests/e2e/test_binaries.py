@@ -123,10 +123,7 @@ def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_pat
     try:  # (a run that fails to start still leaves the container it created)
         subprocess.run(["docker", "run", "-d", "--name", name, "--pull=never", *mounts, *env, "debian:bookworm-slim",
                         "mcd", "serve", "--config", "/run/mcd/mc-service.yaml"], check=True, capture_output=True)
-        sock = run_dir / "mcd.sock"
-        wait_for_socket(sock, 60, lambda: True,
-                        lambda: subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr)
-        assert run(mc, binaries / "mc", "remote", "add", "sib", f"unix://{sock}").returncode == 0
+        _add_contained(mc, binaries, name, run_dir, "sib")
         proc = run(mc, binaries / "mc", "-r", "sib", "session", "create", "--driver", "base", "--no-connect",
                    "--run", "echo sibling-session; hostname")
         assert proc.returncode == 0 and "sibling-session" in proc.stdout, proc.stderr
@@ -170,10 +167,7 @@ def test_mcd_in_docker_in_docker(binaries, docker_mc, tmp_path):
         subprocess.run(["docker", "exec", "-i", name, "docker", "load", "-q"], stdin=saved.stdout, check=True,
                        capture_output=True, timeout=300)
         saved.wait(60)
-        sock = run_dir / "mcd.sock"
-        wait_for_socket(sock, 60, lambda: True,
-                        lambda: subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr)
-        assert run(mc, binaries / "mc", "remote", "add", "dind", f"unix://{sock}").returncode == 0
+        _add_contained(mc, binaries, name, run_dir, "dind")
         proc = run(mc, binaries / "mc", "-r", "dind", "session", "create", "--driver", "base", "--no-connect",
                    "--run", "echo inside-dind; exit 4")
         assert proc.returncode == 4 and "inside-dind" in proc.stdout, proc.stderr
@@ -223,3 +217,11 @@ def test_single_file_mc_runs_only_what_its_user_unpacked(binaries, tmp_path):
     proc = subprocess.run([str(binaries / "mc"), "--version"], env={**env, "XDG_CACHE_HOME": str(cache)},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "belongs to another user" in proc.stderr
+
+
+def _add_contained(mc, binaries: Path, container: str, run_dir: Path, remote: str) -> None:
+    """Once the mcd in ``container`` serves on run_dir/mcd.sock, add it as ``remote``."""
+    sock = run_dir / "mcd.sock"
+    wait_for_socket(sock, 60, lambda: True,
+                    lambda: subprocess.run(["docker", "logs", container], capture_output=True, text=True).stderr)
+    assert run(mc, binaries / "mc", "remote", "add", remote, f"unix://{sock}").returncode == 0
