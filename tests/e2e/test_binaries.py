@@ -131,7 +131,7 @@ def test_mcd_in_a_container_next_to_the_host_engine(binaries, docker_mc, tmp_pat
         assert len(listed) == 1 and listed[0]["owner"] == mc.owner
         assert containers_of(mc.owner)  # a sibling of mcd's container on the host engine
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
 
 
 def test_mcd_in_docker_in_docker(binaries, docker_mc, tmp_path):

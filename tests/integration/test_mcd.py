@@ -146,7 +146,7 @@ def test_a_destroyed_namesake_does_not_make_a_live_session_gone(remote):
 def test_removed_container_is_reported_gone(remote):
     mc = remote.mc
     s = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
-    docker("rm", "-f", s["container"])
+    docker("rm", "-f", "-v", s["container"])
     deadline = time.monotonic() + 10
     status = ""
     while time.monotonic() < deadline:

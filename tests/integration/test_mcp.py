@@ -242,7 +242,7 @@ def test_mcd_removes_the_servers_of_a_session_removed_behind_its_back(docker_mc,
         session = json.loads(mc.ok("-r", "t", "session", "create", "--driver", "opencode", "--mcp", "boxed",
                                    "--no-connect", "-o", "json", timeout=1800))
         assert len(_sidecars(session["id"])) == 1
-        docker("rm", "-f", session["container"])
+        docker("rm", "-f", "-v", session["container"])
         for _ in range(100):
             if not _sidecars(session["id"]):
                 break

@@ -36,7 +36,7 @@ def test_mcd_state_in_postgres_survives_restart(docker_mc, postgres, tmp_path):
             audit = conn.execute("SELECT method FROM audit").fetchall()
             assert ("/mc.api.v1.SessionService/Create",) in audit
         # a container removed behind mcd's back is reported gone from the PostgreSQL record
-        subprocess.run(["docker", "rm", "-f", s["container"]], check=True, capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "-v", s["container"]], check=True, capture_output=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             listed = json.loads(mc.ok("-r", "pg", "session", "list", "-o", "json"))
