@@ -65,7 +65,7 @@ def internet(engine, tmp_path):
     finally:
         attached = docker("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net,
                           check=False).split()
-        docker("rm", "-f", name, *attached, check=False)
+        docker("rm", "-f", "-v", name, *attached, check=False)
         docker("network", "rm", net, check=False)
 
 

@@ -35,7 +35,7 @@ def mcp_server(engine):
     finally:
         attached = docker("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net,
                           check=False).split()
-        docker("rm", "-f", name, *attached, check=False)
+        docker("rm", "-f", "-v", name, *attached, check=False)
         docker("network", "rm", net)
 
 

@@ -50,7 +50,7 @@ def gitserver(engine, tmp_path):
         # sessions of the test still on the network go with it (the test's own cleanup comes later)
         attached = docker("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net,
                           check=False).split()
-        docker("rm", "-f", name, *attached, check=False)
+        docker("rm", "-f", "-v", name, *attached, check=False)
         docker("network", "rm", net)
 
 
