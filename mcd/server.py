@@ -101,7 +101,6 @@ class Daemon:
     def __init__(self, config: ServiceConfig, *, docker: Docker | None = None) -> None:
         self.config = config
         self.db = Database(path=config.db_path, url=config.db_url)
-        self.db.hold_replica(secrets.token_hex(6))  # this process, for the other replicas
         self.docker = docker or Docker(config.docker_socket)
         self.projects = DatabaseProjects(self.db, config.project_key, Path(config.state_dir) / "project.key")
         settings = engine_settings(config, self.db.instance())
@@ -110,6 +109,7 @@ class Daemon:
             from mc.engine.swarm import SwarmBackend, SwarmSettings
 
             sw = config.swarm
+            self.db.hold_replica(secrets.token_hex(6))  # this process, for the other replicas on the cluster
             self.engine: LocalBackend = SwarmBackend(
                 settings, SwarmSettings(sw.manager, Tls(sw.ca, sw.cert, sw.key), sw.registry, sw.pool, sw.node_port,
                                         sw.place_timeout, self.db.replica), Scope.system(),

@@ -149,9 +149,9 @@ class Database:
     def hold_replica(self, replica: str = "") -> None:
         """Be alive as ``replica`` (again, after an outage) for the other replicas: an advisory lock
         on a connection of its own, which PostgreSQL releases when this process dies, however it
-        dies. SQLite serves one process: nothing to hold."""
+        dies. SQLite serves one process, and a single engine needs no replica: nothing to hold."""
         self.replica = replica or self.replica
-        if self._pool is None:
+        if self._pool is None or not self.replica:
             return
         if self._holder is not None:
             try:
