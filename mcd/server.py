@@ -70,6 +70,7 @@ OPTIONS = [
     ("grpc.max_receive_message_length", 2 * 1024 * 1024),  # the largest request is a session's env (1 MiB)
     ("grpc.max_metadata_size", 16 * 1024),
 ]
+SIGNAL_POLL = 0.5  # seconds: how soon the main thread sees a SIGTERM another thread received
 SERVICE_NAMES = [
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
     driver_pb2.DESCRIPTOR.services_by_name["DriverService"].full_name,
@@ -256,7 +257,10 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         self.start()
-        done.wait()
+        # Not an untimed wait: the kernel may hand SIGTERM to any thread, and then only sets a flag
+        # that the main thread reads when it runs Python again; blocked for good, it never would.
+        while not done.wait(SIGNAL_POLL):
+            pass
         self.stop()
 
 

@@ -86,7 +86,15 @@ class McdProcess:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # say where it hangs: its threads' stacks, then its log
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"mcd did not end within 30 s of SIGTERM; its log:\n{self.log.read_text()[-12000:]}") \
+                from None
 
     def kill(self) -> None:
         assert self.proc is not None
