@@ -31,10 +31,21 @@ class DockerError(errors.McError):
         self.exit_code = self.category.exit_code
         self.kind = self.category.kind
         detail = first_line(stderr) or self.reason
-        super().__init__(f"docker {argv[1] if len(argv) > 1 else ''}: {detail}".replace(" :", ":"))
+        super().__init__(f"docker {_subcommand(argv)}: {detail}".replace(" :", ":"))
 
     def is_a(self, cls: type[errors.McError]) -> bool:
         return issubclass(self.category, cls)
+
+
+def _subcommand(argv: Sequence[str]) -> str:
+    """The docker command's own name, past the engine options (``-H tcp://... --tlsverify ...``)."""
+    rest = list(argv[1:])
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in ("-H", "--host", "-c", "--context", "--config") and rest:
+            rest.pop(0)
+    return rest[0] if rest else ""
+
 
 @dataclass(frozen=True)
 class Tls:

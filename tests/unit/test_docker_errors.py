@@ -44,6 +44,14 @@ def test_docker_error_is_one_line_without_daemon_noise():
     assert "\n" not in str(err)
 
 
+def test_docker_error_names_the_command_past_a_remote_engines_options():
+    from mc.docker.runner import Tls
+
+    argv = Docker.remote("tcp://10.0.0.2:2376", Tls("ca.pem", "cert.pem", "key.pem")).argv("service", "create", "x")
+    err = DockerError(argv, 1, "Error response from daemon: network mc-network-1 not found\n")
+    assert str(err) == "docker service: network mc-network-1 not found"
+
+
 def test_first_line_skips_warnings():
     assert first_line("WARNING: foo\nError: real problem\n") == "real problem"
 
