@@ -435,8 +435,7 @@ class LocalBackend:
             making = self._making.setdefault(owner, set())
             cap = self.settings.max_sessions_per_owner
             if cap:
-                live = {f"{labels.CONTAINER_PREFIX}{s.id}" for s in self._ps(owners)
-                        if s.status in ("running", "created", "restarting")} | making
+                live = self._counted(owners, making, cap) | making
                 if len(live) >= cap:
                     raise PermissionDenied(f"you have {len(live)} sessions running, the most this server allows; "
                                            "close one first")
@@ -446,6 +445,12 @@ class LocalBackend:
         finally:
             with self._owner_lock(owner):
                 making.discard(container)
+
+    def _counted(self, owners: tuple[str, ...] | None, making: set[str], cap: int) -> set[str]:
+        """The container names of ``owners``' sessions that count against the cap (those that run
+        or are about to)."""
+        return {f"{labels.CONTAINER_PREFIX}{s.id}" for s in self._ps(owners)
+                if s.status in ("running", "created", "restarting")}
 
     def prune_owner_network(self, owner: str) -> None:
         """Remove the network mc made for ``owner``'s sessions (mcd) when no session uses it and

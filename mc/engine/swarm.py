@@ -34,7 +34,7 @@ from mc.engine.settings import EngineSettings
 from mc.errors import InvalidArgument, McError, Unavailable
 
 PENDING = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
-POLL = 0.05  # placement is polled this often (one `service ps` a time)
+POLL = 0.02  # placement is polled this often at most (one `service ps` of all the services waiting)
 NODES_TTL = 1.0  # the node list is read again after this long
 WAITING = {state.capitalize() for state in PENDING}  # a task on its way, as `service ps` shows it
 PROBE_EVERY = 2.0  # seconds between two looks at each node's engine port
@@ -125,6 +125,7 @@ class SwarmBackend(LocalBackend):
         self._push_locks: dict[str, threading.Lock] = {}
         self._node_cache: dict[str, tuple[float, dict[str, NodeInfo]]] = {}
         self._placements = Placements(self.docker)
+        self._networks: set[str] = set()  # overlay networks known to be there
 
     def scoped(self, scope: Scope) -> SwarmBackend:
         other = super().scoped(scope)
@@ -144,10 +145,11 @@ class SwarmBackend(LocalBackend):
                 self._node_engines[node] = engine
         return engine
 
-    def _nodes(self) -> dict[str, NodeInfo]:
-        """The cluster's nodes, as the manager saw them at most NODES_TTL ago (shared by every call)."""
+    def _nodes(self, knowing: str = "") -> dict[str, NodeInfo]:
+        """The cluster's nodes, as the manager saw them at most NODES_TTL ago (shared by every call);
+        or, with ``knowing`` (a node that just started a task), as last seen if that node was in it."""
         at, cached = self._node_cache.get("nodes", (0.0, {}))
-        if time.monotonic() - at < NODES_TTL:
+        if time.monotonic() - at < NODES_TTL or (knowing and knowing in cached):
             return cached
         ids = self.docker.text("node", "ls", "-q", timeout=30).split()
         found = {}
@@ -218,6 +220,18 @@ class SwarmBackend(LocalBackend):
                 return found[0]
         return super().get(ref)
 
+    def _counted(self, owners: tuple[str, ...] | None, making: set[str], cap: int) -> set[str]:
+        """All the owner's services (one call) while they and those being made stay under the cap:
+        then the exact count cannot reach it either; the full listing (four calls) only near it."""
+        if owners is not None and len(owners) == 1:
+            args = ["service", "ls", "--format", "{{.Name}}", "--filter", f"label={labels.OWNER}={owners[0]}"]
+            if self.settings.instance:
+                args += ["--filter", f"label={labels.INSTANCE}={self.settings.instance}"]
+            names = set(self.docker.text(*args, timeout=30).split())
+            if len(names | making) < cap:
+                return names
+        return super()._counted(owners, making, cap)
+
     # -- create ------------------------------------------------------------------------------------
     def create(self, spec: SessionSpec, *, progress: Progress | None = None, warn: Warn | None = None) -> Session:
         """Plan as the single engine does, then a service; wait until its task runs (or fail with
@@ -229,8 +243,15 @@ class SwarmBackend(LocalBackend):
         image = self._cluster_image(self.catalog.build(driver, progress=progress))
         with self._room(plan.container):
             self._ensure_network(plan.network, plan.network_owner)
-            self.docker.run("service", "create", *service_args(plan, image, self.swarm.pool, self.swarm.replica),
-                            timeout=120)
+            args = service_args(plan, image, self.swarm.pool, self.swarm.replica)
+            proc = self.docker.run("service", "create", *args, check=False, timeout=120)
+            if proc.returncode != 0 and plan.network in self._networks and b"not found" in proc.stderr:
+                self._networks.discard(plan.network)  # removed behind mcd's back: made again
+                self._ensure_network(plan.network, plan.network_owner)
+                proc = self.docker.run("service", "create", *args, check=False, timeout=120)
+            if proc.returncode != 0:
+                raise DockerError(self.docker.argv("service", "create", plan.container), proc.returncode,
+                                  proc.stderr.decode(errors="replace"))
             try:
                 session = self._placed(plan.container, plan.session_id, plan.labels)
                 if plan.secret_files:
@@ -265,7 +286,8 @@ class SwarmBackend(LocalBackend):
             if state == "Running":
                 tasks = json.loads(self.docker.run("inspect", "--type", "task", task_id, check=False,
                                                    timeout=30).stdout or b"[]")
-                session = _session(service, spec_labels, tasks[0] if tasks else None, self._nodes())
+                task = tasks[0] if tasks else None
+                session = _session(service, spec_labels, task, self._nodes(knowing=(task or {}).get("NodeID", "")))
                 if session.running and session.container:
                     return session
             for session in self._ps(None, only=service):
@@ -318,14 +340,20 @@ class SwarmBackend(LocalBackend):
         return next((d for d in json.loads(proc.stdout or b"[]") if d.startswith(f"{repo}@")), "")
 
     def _ensure_network(self, name: str, owner: str) -> None:
-        """An owner's sessions share an attachable overlay network (spans the nodes)."""
+        """An owner's sessions share an attachable overlay network (spans the nodes). mcd never
+        removes one, so one seen once is taken to be there (a create that finds it gone makes it
+        again: see create)."""
+        if name in self._networks:
+            return
         if self.docker.run("network", "inspect", name, check=False, timeout=30).returncode == 0:
+            self._networks.add(name)
             return
         proc = self.docker.run("network", "create", "--driver", "overlay", "--attachable", "--label",
                                f"{labels.NETWORK}={owner or '1'}", name, check=False, timeout=60)
         if proc.returncode != 0 and b"already exists" not in proc.stderr:
             raise DockerError(self.docker.argv("network", "create", name), proc.returncode,
                               proc.stderr.decode(errors="replace"))
+        self._networks.add(name)
 
     def run_once(self, spec: SessionSpec, command: str, *, progress: Progress | None = None,
                  warn: Warn | None = None) -> ExecResult:

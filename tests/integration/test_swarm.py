@@ -26,9 +26,9 @@ SHELL_GRACE = 5  # seconds a shell whose client vanished waits to be resumed
 
 
 def _mcd(mc, cluster: Cluster, tmp_path: Path, pool: str = "sessions", place_timeout: str = "60s",
-         name: str = "sw", env: dict[str, str] | None = None, **sections: dict) -> McdProcess:
+         name: str = "sw", env: dict[str, str] | None = None, cap: int = 30, **sections: dict) -> McdProcess:
     config = swarm_config(cluster, pool, place_timeout)
-    config["sessions"].update(max_per_user=30, shell_grace=SHELL_GRACE)
+    config["sessions"].update(max_per_user=cap, shell_grace=SHELL_GRACE)
     config = write_config(tmp_path / name, **config, **sections)
     daemon = McdProcess(config, env or mcd_env(mc.env), tmp_path / name / "mcd.sock", tmp_path / f"{name}.log")
     mc.ok("remote", "add", name, daemon.start().url)
@@ -194,6 +194,49 @@ def test_a_session_no_node_can_take_fails_its_create_and_leaves_nothing(swarm, d
         assert time.monotonic() - started < 30
         assert _services(cluster, mc.owner) == []
         assert json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json")) == []
+    finally:
+        _clean(cluster, mc, daemon)
+
+
+def test_each_user_has_a_cap_on_the_cluster(swarm, docker_mc, tmp_path):
+    """Under the cap one `service ls` suffices; at it, the full listing decides, and the create is
+    refused before any service is made."""
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    daemon = _mcd(mc, cluster, tmp_path, cap=2)
+    try:
+        create = ("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o", "json")
+        first = json.loads(mc.ok(*create))["id"]
+        mc.ok(*create)
+        proc = mc.run(*create)
+        assert proc.returncode == 6 and "close one first" in proc.stderr, proc.stderr
+        assert len(_services(cluster, mc.owner)) == 2
+        mc.ok("-r", "sw", "session", "close", first)
+        mc.ok(*create)  # room again
+    finally:
+        _clean(cluster, mc, daemon)
+
+
+def test_an_owners_network_removed_behind_mcds_back_is_made_again(swarm, docker_mc, tmp_path):
+    """mcd remembers the overlay networks it has seen (one call less per create); one removed by
+    someone else is made again by the next create."""
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    daemon = _mcd(mc, cluster, tmp_path)
+    try:
+        create = ("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o", "json")
+        network = cluster.docker(cluster.manager, "service", "inspect", "--format",
+                                 "{{range .Spec.TaskTemplate.Networks}}{{.Target}}{{end}}",
+                                 f"mc-{json.loads(mc.ok(*create))['id']}").stdout.strip()
+        mc.ok("-r", "sw", "session", "close", "--all")
+        deadline = time.monotonic() + 30  # (removable once the task's container is gone from its node)
+        while cluster.docker(cluster.manager, "network", "rm", network, check=False).returncode != 0:
+            assert time.monotonic() < deadline, "the network stayed in use"
+            time.sleep(0.5)
+        s = json.loads(mc.ok(*create))
+        assert mc.run("-r", "sw", "session", "exec", s["id"], "--", "true").returncode == 0
     finally:
         _clean(cluster, mc, daemon)
 
