@@ -38,7 +38,7 @@ sessions:
   max_lifetime: 8h                 # a session is closed this long after its creation (a client may ask
                                    # for less with --ttl, and extend up to this); default: none
   idle_timeout: 1h                 # a session without activity this long stops (start brings it back);
-                                   # default 1h, 0 for never; a client may ask for another
+                                   # default 1h, 0 for never; a client may ask for another (not on a cluster)
   pool: sessions                   # on a cluster: sessions run on nodes labelled mc.pool=sessions
   shell_grace: 5m                  # a shell whose client went away (no detach) waits this long to be
                                    # resumed (mc session connect, the browser), then ends; 0: at once

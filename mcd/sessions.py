@@ -149,9 +149,16 @@ class TrackedSessions:
         return True
 
     def follow(self) -> None:
-        """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart."""
+        """Follow the engine's events in a thread, reconnecting (and reconciling) after an engine restart;
+        and where they do not tell when a session ends (a cluster), reconcile every ``sweep_every``."""
         self._since = self._since or f"{time.time():.6f}"
         threading.Thread(target=self._follow, name="docker-events", daemon=True).start()
+        if self.engine.sweep_every:
+            threading.Thread(target=self._sweep, name="mcd-sweep", daemon=True).start()
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self.engine.sweep_every):
+            self.reconcile()
 
     def _follow(self) -> None:
         while not self._stopping.is_set():

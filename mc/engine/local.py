@@ -74,6 +74,8 @@ class Screen(Protocol):
 class LocalBackend:
     """Sessions as labelled containers on one Docker engine."""
 
+    sweep_every = 0.0  # seconds between two sweeps a daemon needs (0: the engine's events tell all)
+
     def __init__(self, docker: Docker, settings: EngineSettings, scope: Scope,
                  projects: ProjectSource | None = None, drivers: DriverCatalog | None = None,
                  mcps: McpSource | None = None, screen: Screen | None = None) -> None:

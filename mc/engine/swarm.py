@@ -38,6 +38,7 @@ POLL = 0.02  # placement is polled this often at most (one `service ps` of all t
 NODES_TTL = 1.0  # the node list is read again after this long
 WAITING = {state.capitalize() for state in PENDING}  # a task on its way, as `service ps` shows it
 PROBE_EVERY = 2.0  # seconds between two looks at each node's engine port
+SWEEP_EVERY = 10.0  # seconds between two looks for sessions whose lifetime ended (or --rm ones that ended)
 LOST_AFTER = 8.0  # a node unreachable this long is lost to its sessions (Swarm's own verdict comes later)
 
 
@@ -112,6 +113,8 @@ class Reach:
 
 class SwarmBackend(LocalBackend):
     """The engine over a Swarm cluster: services on the manager, the rest on the task's node."""
+
+    sweep_every = SWEEP_EVERY  # the manager's events tell of removed services, not of ended tasks
 
     def __init__(self, settings: EngineSettings, swarm: SwarmSettings, scope: Scope, *, debug: bool = False,
                  **kw: Any) -> None:
@@ -238,7 +241,10 @@ class SwarmBackend(LocalBackend):
         Swarm's reason, removing it), and copy the secrets into its container on its node."""
         from mc.engine.environment import secrets_tar
 
-        plan, driver = self._plan(spec, warn=warn)
+        if spec.idle_timeout:
+            raise InvalidArgument("sessions on a cluster cannot have an idle timeout yet (one stopped there "
+                                  "cannot be started again); --ttl gives one a lifetime")
+        plan, driver = self._plan(replace(spec, idle_timeout=0), warn=warn)  # (nor the configured one)
         _check_plan(plan)
         image = self._cluster_image(self.catalog.build(driver, progress=progress))
         with self._room(plan.container):

@@ -241,6 +241,32 @@ def test_an_owners_network_removed_behind_mcds_back_is_made_again(swarm, docker_
         _clean(cluster, mc, daemon)
 
 
+def test_a_lifetime_ends_in_a_close_and_no_session_stops_for_idleness(swarm, docker_mc, tmp_path):
+    """The manager's events do not tell when a task ends: mcd looks every few seconds and closes a
+    session whose lifetime ended. A session stopped on a cluster could not be started again, so
+    none is given an idle timeout there (mcd's default included) and asking for one is refused."""
+    _, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    daemon = _mcd(mc, cluster, tmp_path)  # (mcd's default idle timeout: an hour)
+    try:
+        create = ("-r", "sw", "session", "create", "--driver", "base", "--no-connect", "-o", "json")
+        proc = mc.run(*create, "--idle-timeout", "5m")
+        assert proc.returncode == 2 and proc.stderr.startswith("mc: error: sessions on a cluster cannot have an "
+                                                               "idle timeout"), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and _services(cluster, mc.owner) == []
+        kept = json.loads(mc.ok(*create))
+        assert kept["idle_timeout"] == 0
+        short = json.loads(mc.ok(*create, "--ttl", "3s"))
+        deadline = time.monotonic() + 30
+        while short["id"] in {s["id"] for s in json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))}:
+            assert time.monotonic() < deadline, "the expired session was not closed"
+            time.sleep(1)
+        assert _service_names(cluster, mc.owner) == [kept["id"]]
+    finally:
+        _clean(cluster, mc, daemon)
+
+
 def test_two_replicas_share_the_sessions_and_a_killed_one_leaves_no_orphans(swarm, docker_mc, tmp_path, postgres):
     """Two mcds on one PostgreSQL and one cluster: either serves any session; one killed with
     SIGKILL during ten creates leaves the listing equal to the labelled services."""
