@@ -112,7 +112,8 @@ def test_an_idle_session_stops_and_one_running_a_long_command_does_not(docker_mc
 def test_a_lifetime_ends_in_a_close_and_extend_moves_it(docker_mc):
     mc = docker_mc
     short = json.loads(mc.ok("session", "create", "--driver", "base", "--no-connect", "--ttl", "4s", "-o", "json"))
-    kept = json.loads(mc.ok("session", "create", "--driver", "base", "--no-connect", "--ttl", "4s", "-o", "json"))
+    # (room to extend it before it ends, however slow the machine)
+    kept = json.loads(mc.ok("session", "create", "--driver", "base", "--no-connect", "--ttl", "60s", "-o", "json"))
     assert short["deadline"] > 0 and "left" in mc.ok("session", "list")
     moved = mc.run("session", "extend", kept["id"], "1h")
     assert moved.returncode == 0 and "now lives until" in moved.stderr
