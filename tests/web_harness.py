@@ -31,9 +31,10 @@ class Web:
     tmp: Path
 
 
-def start_web(tmp: Path, provider: Provider, grace: int) -> Web:
+def start_web(tmp: Path, provider: Provider, grace: int, docker: dict | None = None,
+              sessions: dict | None = None) -> Web:
     """mcd with its web listener on loopback, TLS from a fresh self-signed certificate, users from
-    ``provider``; dropped shells wait ``grace`` seconds."""
+    ``provider``; dropped shells wait ``grace`` seconds (``docker``, ``sessions``: more config)."""
     cert, key = self_signed(tmp)
     port, web_port = free_port(), free_port()
     config = write_config(
@@ -42,8 +43,9 @@ def start_web(tmp: Path, provider: Provider, grace: int) -> Web:
                 "web": {"port": web_port, "url": f"https://127.0.0.1:{web_port}"}},
         auth={"issuer": provider.issuer, "client_id": "mc-service", "client_secret": "${MCD_CLIENT_SECRET}",
               "admin_group": "mc-admins"},
-        sessions={"shell_grace": grace},
+        sessions={"shell_grace": grace, **(sessions or {})},
         drivers=[{"name": "ticker", "path": str(ticker_driver(tmp))}],
+        **({"docker": docker} if docker else {}),
     )
     env = mcd_env({**make_env(tmp).env, "MCD_CLIENT_SECRET": "mc-service-secret"})
     daemon = McdProcess(config, env, tmp / "mcd" / "mcd.sock", tmp / "mcd.log").start()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import remove_owned
+from tests.conftest import driver_image_on_manager, remove_owned, swarm_config
 from tests.oidc_harness import Provider
 from tests.web_harness import PROMPT, Web, browser_login, launch, navigate, start_web, terminal_text, user, wait_text
 
@@ -172,3 +172,34 @@ def test_other_users_browser_and_other_sites_are_refused(web, chromium, tmp_path
     finally:
         alice_mc.run("-r", "w", "session", "close", "--all")
         remove_owned(alice)
+
+
+def test_browser_terminal_to_a_session_on_a_cluster_worker(swarm, provider, chromium, tmp_path_factory, tmp_path):
+    """The page's terminal reaches a session on a Swarm worker through that node's engine: typing,
+    resize, the exit code."""
+    _, cluster = swarm
+    config = swarm_config(cluster)
+    web = start_web(tmp_path_factory.mktemp("web-swarm"), provider, GRACE, docker=config["docker"],
+                    sessions=config["sessions"])
+    name = ""
+    try:
+        name, mc = user(web, tmp_path)
+        driver_image_on_manager(cluster, mc.env)
+        s = json.loads(mc.ok("-r", "w", "session", "create", "--driver", "base", "--no-connect", "-o", "json"))
+        node = cluster.docker(cluster.manager, "service", "ps", "--format", "{{.Node}}", f"mc-{s['id']}").stdout
+        assert node.split()[0] in {w.name for w in cluster.workers}, node
+        _, page = browser_login(chromium, web, name)
+        open_terminal(page, web, s["id"])
+        type_line(page, "echo $((6*7)) $(hostname)")
+        wait_text(page, r"(?m)^42 ")
+        page.set_viewport_size({"width": 1100, "height": 700})
+        time.sleep(0.3)
+        rows, cols = page.evaluate("() => [window.mcTerm.rows, window.mcTerm.cols]")
+        type_line(page, "stty size")
+        wait_text(page, rf"(?m)^{rows} {cols}$")
+        type_line(page, "exit 4")
+        page.wait_for_function("() => document.body.dataset.exitCode === '4'")
+    finally:
+        if name:
+            mc.run("-r", "w", "session", "close", "--all")
+        web.daemon.stop()
