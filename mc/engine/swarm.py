@@ -495,7 +495,9 @@ def service_args(plan: Any, image: str, pool: str, replica: str = "") -> builtin
         env["MC_SECRETS_WAIT"] = "60"
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
-    for mount in plan.mounts:
+    # in the order `docker service update` puts them: in another, its label-rm (once the session is
+    # made) would change the task's spec, and Swarm would replace the container with a fresh one
+    for mount in sorted(plan.mounts, key=lambda m: m.target):
         if mount.target == contract.INCOMING_DIR:  # in memory: the secrets never touch a node's disk
             args += ["--mount", f"type=tmpfs,destination={mount.target},tmpfs-mode=0700"]
         elif mount.kind == "volume":
