@@ -1,5 +1,5 @@
-"""Projects and MCP servers in mcd: one encrypted store of each per owner, records in the database,
-one service key."""
+"""Projects, MCP servers and (on a cluster) sessions' persistent configs in mcd: encrypted records
+in the database, one service key."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from mc.mcp.store import McpStore
 from mc.projects.crypto import Cipher, parse_keys
 from mc.projects.store import ProjectAccess, ProjectStore
-from mcd.store.db import Database, DbRecords
+from mcd.store.db import Database, DbRecords, now
 
 
 class DatabaseProjects:
@@ -57,3 +57,29 @@ class DatabaseMcps:
     def for_owner(self, owner: str) -> McpStore:
         return McpStore(DbRecords(self.projects.db, owner, "mcps"), self.projects.cipher(),
                         f"database {self.projects.db.where}")
+
+
+class DatabaseConfigs:
+    """The persistent configs of sessions on a cluster (``swarm.ConfigVault``), kept between sessions
+    whatever node runs the next one: a tar archive per owner and name, compressed, then encrypted
+    under the service key with both in its associated data (a record moved to another row fails)."""
+
+    def __init__(self, projects: DatabaseProjects) -> None:
+        self.projects = projects
+
+    def load(self, owner: str, name: str) -> bytes | None:
+        import gzip
+
+        rows = self.projects.db.query("SELECT record FROM configs WHERE owner = ? AND id = ?", (owner, name))
+        if not rows:
+            return None
+        return gzip.decompress(self.projects.cipher().decrypt(rows[0][0], f"config\0{owner}\0{name}",
+                                                              f"persistent config {name}"))
+
+    def save(self, owner: str, name: str, archive: bytes) -> None:
+        import gzip
+
+        record = self.projects.cipher().encrypt(gzip.compress(archive, 6), f"config\0{owner}\0{name}")
+        with self.projects.db.write() as tx:
+            tx("DELETE FROM configs WHERE owner = ? AND id = ?", (owner, name))
+            tx("INSERT INTO configs (owner, id, record, updated) VALUES (?, ?, ?, ?)", (owner, name, record, now()))

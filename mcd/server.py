@@ -50,7 +50,7 @@ from mcd.guard import StreamGuard
 from mcd.health import NOT_SERVING, SERVING, Health
 from mcd.health import SERVICE_NAME as HEALTH_SERVICE
 from mcd.interceptor import OPEN_METHODS, CallInterceptor, Slots
-from mcd.projects import DatabaseMcps, DatabaseProjects
+from mcd.projects import DatabaseConfigs, DatabaseMcps, DatabaseProjects
 from mcd.sessions import TrackedSessions
 from mcd.store.db import Database
 
@@ -114,7 +114,7 @@ class Daemon:
             self.engine: LocalBackend = SwarmBackend(
                 settings, SwarmSettings(sw.manager, Tls(sw.ca, sw.cert, sw.key), sw.registry, sw.pool, sw.node_port,
                                         sw.place_timeout, self.db.replica), Scope.system(),
-                projects=self.projects, mcps=DatabaseMcps(self.projects))
+                projects=self.projects, mcps=DatabaseMcps(self.projects), vault=DatabaseConfigs(self.projects))
             self.docker = self.engine.docker
         else:
             self.engine = LocalBackend(self.docker, settings, Scope.system(), projects=self.projects,

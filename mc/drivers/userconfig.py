@@ -108,21 +108,27 @@ def pack(sources: list[Source], home: Path, *, with_history: bool = False, limit
     return Packed(buf.getvalue(), files, size, found, skipped)
 
 
-def checked_members(archive: bytes, targets: Iterable[str], uid: int, gid: int, limit: int = MAX_ARCHIVE) -> bytes:
+def checked_members(archive: bytes, targets: Iterable[str], uid: int, gid: int, limit: int = MAX_ARCHIVE,
+                    *, lenient: bool = False) -> bytes:
     """The archive again, each member checked (under one of ``targets``, a plain file or directory,
-    within the bounds) and owned by the session user: what the engine copies into /mc-config."""
+    within the bounds) and owned by the session user: what the engine copies into /mc-config.
+    ``lenient`` (a session's own /mc-config, read back): what fails the check is left out instead."""
     roots = [t[len(CONFIG_DIR) + 1:] for t in targets]
     out = io.BytesIO()
     total = count = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as src, tarfile.open(fileobj=out, mode="w") as dst:
             for member in src:
-                name = member.name
+                name = member.name.removeprefix("./") if lenient else member.name
                 parts = name.split("/")
                 if name.startswith("/") or ".." in parts or "" in parts or not any(
                         name == r or name.startswith(r + "/") for r in roots):
+                    if lenient:
+                        continue
                     raise InvalidArgument(f"config archive: {name!r} is not inside the driver's persistent configs")
                 if not (member.isreg() or member.isdir()):
+                    if lenient:
+                        continue
                     raise InvalidArgument(f"config archive: {name!r} is not a plain file or directory")
                 count += 1
                 total += member.size

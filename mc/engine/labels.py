@@ -22,6 +22,7 @@ DEADLINE = "mc.deadline"  # when its lifetime ends, Unix seconds, as created (""
 STORAGE = "mc.storage"  # the most its own files may take (docker's --storage-opt size), or ""
 IDLE = "mc.idle"  # seconds idle before it stops by itself ("" for never)
 CREATING = "mc.creating"  # on a cluster's service while an mcd replica makes it: that replica (removed once made)
+CONFIG = "mc.config"  # on a cluster's service: the persistent config it keeps in mcd's vault (its volume's name)
 NETWORK = "mc.network"  # on networks mc created: "1", or the owner for an owner's own network
 
 CONTAINER_PREFIX = "mc-"

@@ -100,6 +100,7 @@ class Session:
     reason: str = ""  # why it is in its state, when the engine says (a cluster: "its node w2 is down")
     node: str = ""  # on a cluster: the address of the node whose engine runs it (not shown)
     creating: str = ""  # on a cluster: the mcd replica still making it (not shown)
+    config: str = ""  # on a cluster: the name of its persistent config in mcd's vault (not shown)
 
     @property
     def running(self) -> bool:
@@ -119,7 +120,7 @@ class Session:
         data = asdict(self)
         data["ports"] = [str(p) for p in self.ports]
         data["ssh"] = self.ssh_command()
-        del data["connect"], data["user"], data["remove_on_exit"], data["node"], data["creating"]
+        del data["connect"], data["user"], data["remove_on_exit"], data["node"], data["creating"], data["config"]
         return data
 
 

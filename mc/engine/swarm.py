@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from mc import contract
 from mc.docker import Docker, DockerError
@@ -33,12 +34,15 @@ from mc.engine.sessions import status_of
 from mc.engine.settings import EngineSettings
 from mc.errors import InvalidArgument, McError, Unavailable
 
+log = logging.getLogger("mc.swarm")
+
 PENDING = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
 POLL = 0.02  # placement is polled this often at most (one `service ps` of all the services waiting)
 NODES_TTL = 1.0  # the node list is read again after this long
 WAITING = {state.capitalize() for state in PENDING}  # a task on its way, as `service ps` shows it
 PROBE_EVERY = 2.0  # seconds between two looks at each node's engine port
 SWEEP_EVERY = 10.0  # seconds between two looks for sessions whose lifetime ended (or --rm ones that ended)
+VAULT_LIMIT = 32 * 1024 * 1024  # the most of a session's persistent config (a tar) the vault keeps
 LOST_AFTER = 8.0  # a node unreachable this long is lost to its sessions (Swarm's own verdict comes later)
 
 
@@ -61,6 +65,15 @@ class NodeInfo:
     hostname: str
     address: str
     state: str  # ready | down | unknown | disconnected
+
+
+class ConfigVault(Protocol):
+    """Where the persistent configs of sessions on a cluster live between sessions (mcd's database,
+    encrypted): an archive (tar, members relative to /mc-config) by owner and name."""
+
+    def load(self, owner: str, name: str) -> bytes | None: ...
+
+    def save(self, owner: str, name: str, archive: bytes) -> None: ...
 
 
 class Reach:
@@ -117,9 +130,10 @@ class SwarmBackend(LocalBackend):
     sweep_every = SWEEP_EVERY  # the manager's events tell of removed services, not of ended tasks
 
     def __init__(self, settings: EngineSettings, swarm: SwarmSettings, scope: Scope, *, debug: bool = False,
-                 **kw: Any) -> None:
+                 vault: ConfigVault | None = None, **kw: Any) -> None:
         super().__init__(Docker.remote(swarm.manager, swarm.tls, debug=debug), settings, scope, **kw)
         self.swarm = swarm
+        self.vault = vault
         self.debug = debug
         self._nodes_lock = threading.Lock()
         self._node_engines: dict[str, Docker] = {}
@@ -260,7 +274,12 @@ class SwarmBackend(LocalBackend):
                                   proc.stderr.decode(errors="replace"))
             try:
                 session = self._placed(plan.container, plan.session_id, plan.labels)
-                if plan.secret_files:
+                config = vaulted_config(plan)
+                stored = self.vault.load(session.owner, config) if config and self.vault is not None else None
+                if stored:  # (a checked archive: plain files and directories, the session user's)
+                    self.engine_of(session).run("exec", "-i", "-u", "0", session.container, "tar", "-x", "-C",
+                                                contract.CONFIG_DIR, input=stored, timeout=120)
+                if plan.secret_files or config:
                     files = {**plan.secret_files, contract.SECRETS_READY: b""}  # last: all of them are there
                     # (docker cp cannot write into a tmpfs mount; tar in the container can, from stdin)
                     self.engine_of(session).run("exec", "-i", "-u", "0", session.container, "tar", "-x", "-C", "/",
@@ -271,7 +290,7 @@ class SwarmBackend(LocalBackend):
             except BaseException:
                 self.docker.run("service", "rm", plan.container, check=False, timeout=60)
                 raise
-        return replace(session, creating="")
+        return replace(session, creating="", config=vaulted_config(plan))
 
     def _placed(self, service: str, session_id: str, spec_labels: dict[str, str]) -> Session:
         """The session once its task runs: its task's state polled cheaply (one call), the running
@@ -374,6 +393,9 @@ class SwarmBackend(LocalBackend):
     def remove(self, sessions: builtins.list[Session], *, kill: bool = False) -> None:
         if not sessions:
             return
+        for session in sessions:
+            if session.config and session.running and session.container and self.vault is not None:
+                self._keep_config(session)
         names = [f"{labels.CONTAINER_PREFIX}{s.id}" for s in sessions]
         proc = self.docker.run("service", "rm", *names, check=False, timeout=60)
         if proc.returncode != 0:
@@ -381,6 +403,29 @@ class SwarmBackend(LocalBackend):
             real = [ln for ln in err.splitlines() if ln.strip() and "not found" not in ln]
             if real:
                 raise DockerError(self.docker.argv("service", "rm", *names), proc.returncode, "\n".join(real))
+
+    def _keep_config(self, session: Session) -> None:
+        """The session's persistent config, into the vault before its container goes: read on its
+        node (at most VAULT_LIMIT), each member checked, owned by the session user. A config that
+        cannot be read (its node is gone) or is too big keeps what the vault had."""
+        from mc.drivers.userconfig import checked_members
+
+        assert self.vault is not None
+        read = f"tar -c -C {contract.CONFIG_DIR} . 2>/dev/null | head -c {VAULT_LIMIT + 1}"
+        try:
+            proc = self.engine_of(session).run("exec", "-u", "0", session.container, "sh", "-c", read,
+                                               check=False, timeout=60)
+            if proc.returncode != 0 or not proc.stdout:
+                raise McError(f"reading it failed ({proc.returncode})")
+            if len(proc.stdout) > VAULT_LIMIT:
+                raise McError(f"more than {VAULT_LIMIT // (1024 * 1024)} MiB")
+            targets = {t.target for d in self.catalog.all() for t in d.manifest.persistent_configs}
+            self.vault.save(session.owner, session.config,
+                            checked_members(proc.stdout, targets, self.settings.uid, self.settings.gid,
+                                            VAULT_LIMIT, lenient=True))
+        except McError as exc:
+            log.warning(json.dumps({"event": "persistent config not kept", "session": session.id,
+                                    "error": str(exc)[:300]}))
 
     def prune_owner_network(self, owner: str) -> None:
         return  # an overlay network costs nothing while unused; removing it races other replicas' creates
@@ -412,7 +457,40 @@ class SwarmBackend(LocalBackend):
         raise InvalidArgument("extending a session's lifetime is not available on a cluster")
 
     def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
-        raise InvalidArgument("importing a tool's configuration is not available on a cluster")
+        """Into the vault, over what the project's persistent config had (each member checked)."""
+        import io
+        import tarfile
+
+        from mc.drivers.userconfig import checked_members
+        from mc.engine.plan import persist_mount
+        from mc.projects.urls import normalize
+
+        if self.vault is None:
+            raise InvalidArgument("importing a tool's configuration is not available on this cluster")
+        d = self.catalog.resolve(driver or self.settings.default_driver)
+        targets = [p.target for p in d.manifest.persistent_configs]
+        if not targets:
+            raise InvalidArgument(f"driver {d.name} keeps no configuration between sessions")
+        if mount or not project:
+            raise InvalidArgument("a local directory has no persistent config on a remote; use --project URL")
+        key = normalize(project)
+        clean = checked_members(archive, targets, self.settings.uid, self.settings.gid)
+        name = persist_mount(self.settings, self.scope, key, None)[0].source
+        merged = io.BytesIO()
+        with tarfile.open(fileobj=io.BytesIO(clean)) as new, tarfile.open(fileobj=merged, mode="w") as out:
+            added = new.getmembers()
+            names = {m.name for m in added}
+            old = self.vault.load(self.scope.owner, name)
+            if old:
+                with tarfile.open(fileobj=io.BytesIO(old)) as kept:
+                    for m in kept.getmembers():
+                        if m.name not in names:
+                            out.addfile(m, kept.extractfile(m) if m.isreg() else None)
+            for m in added:
+                out.addfile(m, new.extractfile(m) if m.isreg() else None)
+        self.vault.save(self.scope.owner, name, merged.getvalue())
+        files = [m for m in added if m.isreg()]
+        return ConfigImport(d.name, key, len(files), sum(m.size for m in files))
 
 
 class Placements:
@@ -490,8 +568,11 @@ def service_args(plan: Any, image: str, pool: str, replica: str = "") -> builtin
         args += ["--label", f"{key}={value}", "--container-label", f"{key}={value}"]
     if replica:
         args += ["--label", f"{labels.CREATING}={replica}"]
+    config = vaulted_config(plan)
+    if config:
+        args += ["--label", f"{labels.CONFIG}={config}"]
     env = dict(plan.env)
-    if plan.secret_files:
+    if plan.secret_files or config:  # (its persistent config comes in with them)
         env["MC_SECRETS_WAIT"] = "60"
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
@@ -500,6 +581,8 @@ def service_args(plan: Any, image: str, pool: str, replica: str = "") -> builtin
     for mount in sorted(plan.mounts, key=lambda m: m.target):
         if mount.target == contract.INCOMING_DIR:  # in memory: the secrets never touch a node's disk
             args += ["--mount", f"type=tmpfs,destination={mount.target},tmpfs-mode=0700"]
+        elif mount.target == contract.CONFIG_DIR and mount.kind == "volume":  # its own: filled from the vault
+            args += ["--mount", f"type=volume,destination={mount.target}"]
         elif mount.kind == "volume":
             spec = f"type=volume,destination={mount.target}"
             if mount.source:
@@ -514,13 +597,19 @@ def service_args(plan: Any, image: str, pool: str, replica: str = "") -> builtin
     return args
 
 
+def vaulted_config(plan: Any) -> str:
+    """The name of the session's persistent config (that of the volume it has on one engine), which
+    on a cluster lives in mcd's vault: any node may run its next session. "" when it has none."""
+    return next((m.source for m in plan.mounts if m.target == contract.CONFIG_DIR and m.kind == "volume"), "")
+
+
 def _session(name: str, spec_labels: dict[str, str], task: dict[str, Any] | None,
              nodes: dict[str, NodeInfo]) -> Session:
     from mc.engine.sessions import LABEL_FIELDS, session_from_row
 
     row: dict[str, Any] = {k: spec_labels.get(v, "") for k, v in LABEL_FIELDS.items()}
     session = replace(session_from_row({**row, "container": name, "state": "created"}),
-                      creating=spec_labels.get(labels.CREATING, ""))
+                      creating=spec_labels.get(labels.CREATING, ""), config=spec_labels.get(labels.CONFIG, ""))
     if task is None:
         return replace(session, status="created", reason="waiting for the scheduler")
     status = task.get("Status") or {}

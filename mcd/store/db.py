@@ -45,6 +45,9 @@ SCHEMA = [
         subject TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', legacy TEXT NOT NULL DEFAULT '',
         first_seen TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS legacy_owners (name TEXT PRIMARY KEY)""",
+    """CREATE TABLE IF NOT EXISTS configs (
+        owner TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL, updated TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (owner, id))""",
 ]
 
 

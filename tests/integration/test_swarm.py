@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import driver_image_on_manager, swarm_config
+from tests.conftest import ROOT, driver_image_on_manager, swarm_config
 from tests.mcd_harness import McdProcess, mcd_env, write_config
 from tests.swarm_harness import Cluster, Node, add_worker
 from tests.terminal import killed_client_resumes, spawn, typing_resize_exit
@@ -265,6 +265,77 @@ def test_a_lifetime_ends_in_a_close_and_no_session_stops_for_idleness(swarm, doc
         assert _service_names(cluster, mc.owner) == [kept["id"]]
     finally:
         _clean(cluster, mc, daemon)
+
+
+def test_a_project_clones_on_a_worker_and_its_config_follows_to_another(swarm, docker_mc, tmp_path):
+    """A project's session on a worker clones with the token (kept out of the service and the node's
+    inspect); its persistent config is kept by mcd when it closes and comes back in the next session
+    on another node, after the first node is gone; nothing stays on a node's disk."""
+    from tests.conftest import build_test_image, docker
+
+    directory, cluster = swarm
+    mc = docker_mc
+    driver_image_on_manager(cluster, mc.env)
+    token = "ghp_SWARMSENTINEL0123456789abcdef"
+    server = f"mc-swarm-git-{mc.owner}"
+    pool = f"cfg-{mc.owner}"
+    first_node = add_worker(cluster, directory, pool)
+    second_node = None
+    daemon = None
+    try:  # the git server on the cluster's network: sessions reach it through their node, by address
+        docker("run", "-d", "--name", server, "--network", cluster.network, "--pull=never", "-e", f"GIT_TOKEN={token}",
+               "-e", "GIT_AUTHORIZED_KEY=", build_test_image(ROOT / "tests" / "gitserver", "gitserver"))
+        address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", server).strip()
+        deadline = time.monotonic() + 20
+        while "apache2" not in docker("top", server, check=False):
+            assert time.monotonic() < deadline, "the git server did not start"
+            time.sleep(0.1)
+        url = f"http://{address}/srv/git/private.git"
+        daemon = _mcd(mc, cluster, tmp_path, pool=pool)
+        mc.ok("-r", "sw", "project", "add", url, "--token", "-", input=token + "\n")
+        create = ("-r", "sw", "session", "create", "--driver", "base", "--project", url, "--no-connect", "-o", "json")
+        first = json.loads(mc.ok(*create))
+        assert _node_of(cluster, first["id"]) == first_node.name
+        proc = mc.run("-r", "sw", "session", "exec", first["id"], "--", "bash", "-c",
+                      "git -C /app log --format=%s -1 && echo kept-on-the-cluster > ~/.mc-history/note")
+        assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+        # one task: making it (a label removed from the service) did not make Swarm replace its container
+        assert len(cluster.docker(cluster.manager, "service", "ps", "-q", f"mc-{first['id']}").stdout.split()) == 1
+        spec = cluster.docker(cluster.manager, "service", "inspect", f"mc-{first['id']}").stdout
+        assert token not in spec and token not in cluster.docker(first_node, "inspect", first["container"]).stdout
+        mc.ok("-r", "sw", "session", "close", first["id"])
+        # a tool's configuration imported into the project's: beside what the session left there
+        home = Path(mc.env["HOME"])
+        (home / ".config" / "opencode").mkdir(parents=True)
+        (home / ".config" / "opencode" / "opencode.json").write_text('{"model": "openai/gpt-imported"}')
+        imported = json.loads(mc.ok("-r", "sw", "driver", "config", "import", "opencode", "--project", url,
+                                    "-o", "json"))
+        assert imported["files"] == 1
+
+        # the first node goes, another takes its place in the pool
+        subprocess.run(["docker", "rm", "-f", "-v", first_node.name], capture_output=True)
+        cluster.docker(cluster.manager, "node", "rm", "--force", first_node.name, check=False)
+        second_node = add_worker(cluster, directory, pool)
+        second = json.loads(mc.ok(*create))
+        assert _node_of(cluster, second["id"]) == second_node.name
+        proc = mc.run("-r", "sw", "session", "exec", second["id"], "--", "bash", "-c", "cat ~/.mc-history/note")
+        assert proc.stdout.strip() == "kept-on-the-cluster", (proc.stdout, proc.stderr)
+        proc = mc.run("-r", "sw", "session", "exec", second["id"], "--", "cat",
+                      "/mc-config/opencode/config/opencode.json")
+        assert "gpt-imported" in proc.stdout, proc.stderr
+        mc.ok("-r", "sw", "session", "close", "--all")
+        deadline = time.monotonic() + 20  # the session's container and its volumes leave the node
+        while cluster.docker(second_node, "ps", "-aq").stdout.strip() or \
+                cluster.docker(second_node, "volume", "ls", "-q").stdout.strip():
+            assert time.monotonic() < deadline, cluster.docker(second_node, "volume", "ls").stdout
+            time.sleep(0.5)
+    finally:
+        _clean(cluster, mc, daemon)
+        subprocess.run(["docker", "rm", "-f", "-v", server], capture_output=True)
+        for node in (first_node, second_node):
+            if node is not None:
+                subprocess.run(["docker", "rm", "-f", "-v", node.name], capture_output=True)
+                cluster.docker(cluster.manager, "node", "rm", "--force", node.name, check=False)
 
 
 def test_two_replicas_share_the_sessions_and_a_killed_one_leaves_no_orphans(swarm, docker_mc, tmp_path, postgres):

@@ -64,6 +64,12 @@ def test_a_services_arguments_keep_secrets_out_and_run_once(tmp_path):
                  ["--container-label", f"{labels.OWNER}=alice"], ["--label", f"{labels.OWNER}=alice"],
                  ["--label", f"{labels.CREATING}=r1"]):  # (the service's alone: removed once made)
         assert any(args[i:i + 2] == pair for i in range(len(args))), pair
+    # its persistent config: a volume of its own (filled from mcd's vault), named by a label; the
+    # mounts in the order `docker service update` keeps (else removing mc.creating replaces the task)
+    mounts = [args[i + 1] for i in range(len(args)) if args[i] == "--mount"]
+    assert mounts == ["type=volume,destination=/mc-config",
+                      "type=tmpfs,destination=/run/mc-incoming,tmpfs-mode=0700"]
+    assert any(args[i:i + 2] == ["--label", f"{labels.CONFIG}=mc-config-1"] for i in range(len(args)))
 
 
 def test_creates_waiting_at_once_share_one_service_ps(monkeypatch):

@@ -94,3 +94,24 @@ def test_a_new_database_has_no_one_to_carry_over(tmp_path):
     assert Users(db, projects, True).scope(Identity("sub-1", name="alice")).aliases == ()
     assert db.instance() == Database(path=str(tmp_path / "mcd.db")).instance()
     assert json.loads(json.dumps(db.gone_sessions(None))) == []
+
+
+def test_a_persistent_config_in_the_vault_is_encrypted_and_bound_to_its_owner_and_name(tmp_path):
+    from mc.errors import McError
+    from mcd.projects import DatabaseConfigs
+
+    db = Database(path=str(tmp_path / "mcd.db"))
+    vault = DatabaseConfigs(DatabaseProjects(db, generate_key(), tmp_path / "key"))
+    archive = b"tar bytes: SENTINEL-CONFIG-1 " * 100
+    assert vault.load("alice", "mc-config-1") is None
+    vault.save("alice", "mc-config-1", archive)
+    vault.save("alice", "mc-config-1", archive + b"again")  # one row per owner and name
+    assert vault.load("alice", "mc-config-1") == archive + b"again"
+    [(record,)] = db.query("SELECT record FROM configs")
+    assert b"SENTINEL" not in record.encode()
+    db.query("UPDATE configs SET owner = 'bob'")  # a record moved to another owner does not open
+    try:
+        vault.load("bob", "mc-config-1")
+        raise AssertionError("a moved record opened")
+    except McError:
+        pass
