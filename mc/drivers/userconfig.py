@@ -109,17 +109,18 @@ def pack(sources: list[Source], home: Path, *, with_history: bool = False, limit
 
 
 def checked_members(archive: bytes, targets: Iterable[str], uid: int, gid: int, limit: int = MAX_ARCHIVE,
-                    *, lenient: bool = False) -> bytes:
+                    *, lenient: bool = False, root: str = "") -> bytes:
     """The archive again, each member checked (under one of ``targets``, a plain file or directory,
     within the bounds) and owned by the session user: what the engine copies into /mc-config.
-    ``lenient`` (a session's own /mc-config, read back): what fails the check is left out instead."""
+    ``lenient`` (a session's own /mc-config read back, its members under ``root``): what fails the
+    check is left out instead."""
     roots = [t[len(CONFIG_DIR) + 1:] for t in targets]
     out = io.BytesIO()
     total = count = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as src, tarfile.open(fileobj=out, mode="w") as dst:
             for member in src:
-                name = member.name.removeprefix("./") if lenient else member.name
+                name = member.name.removeprefix(root) if lenient and root else member.name
                 parts = name.split("/")
                 if name.startswith("/") or ".." in parts or "" in parts or not any(
                         name == r or name.startswith(r + "/") for r in roots):

@@ -394,7 +394,7 @@ class SwarmBackend(LocalBackend):
         if not sessions:
             return
         for session in sessions:
-            if session.config and session.running and session.container and self.vault is not None:
+            if session.config and session.container and session.node and self.vault is not None:
                 self._keep_config(session)
         names = [f"{labels.CONTAINER_PREFIX}{s.id}" for s in sessions]
         proc = self.docker.run("service", "rm", *names, check=False, timeout=60)
@@ -405,24 +405,37 @@ class SwarmBackend(LocalBackend):
                 raise DockerError(self.docker.argv("service", "rm", *names), proc.returncode, "\n".join(real))
 
     def _keep_config(self, session: Session) -> None:
-        """The session's persistent config, into the vault before its container goes: read on its
-        node (at most VAULT_LIMIT), each member checked, owned by the session user. A config that
-        cannot be read (its node is gone) or is too big keeps what the vault had."""
+        """The session's persistent config, into the vault before its container goes (running or
+        ended, as after its lifetime): read on its node (at most VAULT_LIMIT, within a minute), each
+        member checked, owned by the session user. A config that cannot be read (its node is gone)
+        or is too big keeps what the vault had."""
+        import subprocess
+
         from mc.drivers.userconfig import checked_members
 
         assert self.vault is not None
-        read = f"tar -c -C {contract.CONFIG_DIR} . 2>/dev/null | head -c {VAULT_LIMIT + 1}"
         try:
-            proc = self.engine_of(session).run("exec", "-u", "0", session.container, "sh", "-c", read,
-                                               check=False, timeout=60)
-            if proc.returncode != 0 or not proc.stdout:
-                raise McError(f"reading it failed ({proc.returncode})")
-            if len(proc.stdout) > VAULT_LIMIT:
+            proc = self.engine_of(session).popen("cp", f"{session.container}:{contract.CONFIG_DIR}", "-",
+                                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                                 stdin=subprocess.DEVNULL)
+            timer = threading.Timer(60, proc.kill)
+            timer.daemon = True
+            timer.start()
+            try:
+                assert proc.stdout is not None
+                data = proc.stdout.read(VAULT_LIMIT + 1)
+            finally:
+                timer.cancel()
+                proc.kill()
+                code = proc.wait()
+            if len(data) > VAULT_LIMIT:
                 raise McError(f"more than {VAULT_LIMIT // (1024 * 1024)} MiB")
+            if not data:
+                raise McError(f"reading it failed ({code})")
             targets = {t.target for d in self.catalog.all() for t in d.manifest.persistent_configs}
             self.vault.save(session.owner, session.config,
-                            checked_members(proc.stdout, targets, self.settings.uid, self.settings.gid,
-                                            VAULT_LIMIT, lenient=True))
+                            checked_members(data, targets, self.settings.uid, self.settings.gid, VAULT_LIMIT,
+                                            lenient=True, root=contract.CONFIG_DIR.lstrip("/") + "/"))
         except McError as exc:
             log.warning(json.dumps({"event": "persistent config not kept", "session": session.id,
                                     "error": str(exc)[:300]}))

@@ -324,6 +324,16 @@ def test_a_project_clones_on_a_worker_and_its_config_follows_to_another(swarm, d
                       "/mc-config/opencode/config/opencode.json")
         assert "gpt-imported" in proc.stdout, proc.stderr
         mc.ok("-r", "sw", "session", "close", "--all")
+        # a session whose lifetime ends (its container has exited when mcd closes it) keeps its config too
+        short = json.loads(mc.ok(*create, "--ttl", "6s"))
+        mc.ok("-r", "sw", "session", "exec", short["id"], "--", "bash", "-c", "echo from-expired > ~/.mc-history/late")
+        deadline = time.monotonic() + 40
+        while short["id"] in {s["id"] for s in json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))}:
+            assert time.monotonic() < deadline, "the expired session was not closed"
+            time.sleep(1)
+        proc = mc.run("-r", "sw", "session", "create", "--driver", "base", "--project", url, "--no-connect", "--rm",
+                      "--run", "cat ~/.mc-history/late ~/.mc-history/note")
+        assert proc.stdout.split() == ["from-expired", "kept-on-the-cluster"], (proc.stdout, proc.stderr)
         deadline = time.monotonic() + 20  # the session's container and its volumes leave the node
         while cluster.docker(second_node, "ps", "-aq").stdout.strip() or \
                 cluster.docker(second_node, "volume", "ls", "-q").stdout.strip():

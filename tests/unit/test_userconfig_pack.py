@@ -83,13 +83,16 @@ def test_hostile_archives_are_refused(member, message):
 
 
 def test_a_sessions_own_config_read_back_keeps_only_what_passes():
-    """On a cluster mcd reads a session's /mc-config back (``tar -c -C /mc-config .``): what the
-    check would refuse is left out rather than failing the whole config; the bounds still hold."""
-    kept = _member("./claude-code/claude/settings.json")
-    archive = _tar(_member(".", tarfile.DIRTYPE), kept, _member("./claude-code/claude/l", tarfile.SYMTYPE),
-                   _member("./elsewhere/x"), _member("./claude-code/claude/../../etc/x"))
-    assert _names(checked_members(archive, TARGETS, 1000, 1000, lenient=True)) == {
+    """On a cluster mcd reads a session's /mc-config back (``docker cp``: members under
+    ``mc-config/``): what the check would refuse is left out rather than failing the whole config;
+    the bounds still hold."""
+    kept = _member("mc-config/claude-code/claude/settings.json")
+    archive = _tar(_member("mc-config", tarfile.DIRTYPE), kept, _member("mc-config/claude-code/claude/l",
+                                                                        tarfile.SYMTYPE),
+                   _member("mc-config/elsewhere/x"), _member("mc-config/claude-code/claude/../../etc/x"),
+                   _member("/etc/passwd"))
+    assert _names(checked_members(archive, TARGETS, 1000, 1000, lenient=True, root="mc-config/")) == {
         "claude-code/claude/settings.json": 0o600}
     with pytest.raises(InvalidArgument, match="more than"):
-        checked_members(_tar(_member("./claude-code/claude/big", size=2048)), TARGETS, 1000, 1000, 1024,
-                        lenient=True)
+        checked_members(_tar(_member("mc-config/claude-code/claude/big", size=2048)), TARGETS, 1000, 1000, 1024,
+                        lenient=True, root="mc-config/")
