@@ -145,7 +145,10 @@ def run_attach(
 
     Keystrokes are read by the input generator itself (gRPC's sending thread), waiting in select()
     on stdin and a wake-up pipe: no queue and no extra thread between a key and the wire. Signal
-    handlers (resize, forwarded signals) leave their message in ``pending`` and wake the generator.
+    handlers (forwarded signals) leave their message in ``pending`` and wake the generator. A
+    resize does not wait for a Python handler: the kernel may deliver SIGWINCH to any thread, and
+    the handler runs only when the main thread (blocked reading the output) next runs Python; the
+    signal's own wake-up byte (``signal.set_wakeup_fd``) wakes the generator, which reads the size.
     ``renew`` gives a fresh access token when the one in use changed (sent so the server does not
     end the stream when the old one expires).
     """
@@ -165,17 +168,18 @@ def run_attach(
                 with contextlib.suppress(OSError):
                     os.write(wake_w, b"x")
 
+    started = threading.Event()
+
     def inputs() -> Iterator[AttachInput]:
+        started.set()
         try:
             yield from keystrokes()
         finally:
-            with pipe_lock:
-                pipe_open[0] = False
-                os.close(wake_r)
-                os.close(wake_w)
+            os.close(wake_r)  # (the write end is closed below, once it is no signal's wake-up fd)
 
     def keystrokes() -> Iterator[AttachInput]:
         detect = DetachFilter() if tty else None
+        size = terminal_size() if tty else None  # (the stream opens with it)
         watch = [wake_r] + ([stdin_fd] if stdin_fd >= 0 else [])
         next_renew = time.monotonic() + renew_every
         while not done.is_set():
@@ -194,6 +198,9 @@ def run_attach(
                     os.read(wake_r, 512)
                 while pending:
                     yield pending.popleft()
+                if tty and (now := terminal_size()) and now != size:
+                    size = now
+                    yield Resize(now[0], now[1])
             if stdin_fd in ready and not done.is_set():
                 try:
                     data = os.read(stdin_fd, CHUNK)
@@ -217,10 +224,7 @@ def run_attach(
     previous: dict[int, Any] = {}
 
     def on_winch(signum: int, frame: Any) -> None:
-        size = terminal_size()
-        if size:
-            pending.append(Resize(size[0], size[1]))
-            wake()
+        wake()  # (the size is read where it is sent)
 
     def forward(signum: int, frame: Any) -> None:
         pending.append(Signal(signum))
@@ -228,8 +232,12 @@ def run_attach(
 
     code = 1
     with raw_mode(stdin_fd) if tty else contextlib.nullcontext():
+        wakeup = None
         if tty:
             previous[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, on_winch)
+            os.set_blocking(wake_w, False)
+            with contextlib.suppress(ValueError):  # (only the main thread may set it)
+                wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         else:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 previous[sig] = signal.signal(sig, forward)
@@ -249,8 +257,15 @@ def run_attach(
             if not got_exit and not detached.is_set():
                 raise Unavailable("the connection to the shell ended before the command did")
         finally:
+            if wakeup is not None:
+                signal.set_wakeup_fd(wakeup)
             done.set()
             wake()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            with pipe_lock:
+                pipe_open[0] = False
+                os.close(wake_w)
+            if not started.is_set():  # (the stream never asked for input)
+                os.close(wake_r)
     return ExecResult(0, True) if detached.is_set() else ExecResult(code)
