@@ -136,9 +136,29 @@ def extended(state_dir: Path, session_id: str) -> int:
 def extend(docker: Docker, session: Session, seconds: int, max_lifetime: int, state_dir: Path) -> int:
     """Move the deadline ``seconds`` later (from now when it has passed), never beyond ``max_lifetime``
     after the creation; write it into the container (running or stopped) and record it. Returns it."""
-    from datetime import datetime
+    deadline = moved_deadline(session, seconds, max_lifetime)
+    write_deadline(docker, session, deadline)
+    record = _record(state_dir, session.id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(f"{deadline}\n")
+    tmp.replace(record)
+    return deadline
 
+
+def write_deadline(docker: Docker, session: Session, deadline: int) -> None:
+    """Where the session's init reads its deadline (``docker``: the engine that runs it)."""
     from mc.engine.environment import dir_tar
+
+    content = {Path(contract.DEADLINE_FILE).name: f"{deadline}\n".encode()}
+    docker.run("cp", "-", f"{session.container}:/", input=dir_tar(contract.STATE_DIR, content, 0o755, 0o644),
+               timeout=30)
+
+
+def moved_deadline(session: Session, seconds: int, max_lifetime: int) -> int:
+    """The session's deadline ``seconds`` later (from now when it has passed), checked: it has a
+    lifetime, and the new end is within ``max_lifetime`` of its creation."""
+    from datetime import datetime
 
     if not session.deadline:
         raise Conflict(f"session {session.id} has no lifetime to extend (give --ttl when creating it)")
@@ -153,14 +173,6 @@ def extend(docker: Docker, session: Session, seconds: int, max_lifetime: int, st
             raise InvalidArgument(f"extend {checks.format_duration(seconds)}: sessions here live at most "
                                   f"{checks.format_duration(max_lifetime)}; this one may get "
                                   f"{checks.format_duration(max(left, 0))} more")
-    content = {Path(contract.DEADLINE_FILE).name: f"{deadline}\n".encode()}
-    docker.run("cp", "-", f"{session.container}:/", input=dir_tar(contract.STATE_DIR, content, 0o755, 0o644),
-               timeout=30)
-    record = _record(state_dir, session.id)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".tmp")
-    tmp.write_text(f"{deadline}\n")
-    tmp.replace(record)
     return deadline
 
 

@@ -27,12 +27,13 @@ from mc.docker import Docker, DockerError
 from mc.docker.runner import Tls
 from mc.engine import labels
 from mc.engine.backend import Progress, Warn
+from mc.engine.exec import not_running
 from mc.engine.local import EventStream, LocalBackend
 from mc.engine.models import ConfigImport, ExecResult, Session, SessionEvent, SessionSpec, Status
 from mc.engine.scope import Scope
 from mc.engine.sessions import status_of
 from mc.engine.settings import EngineSettings
-from mc.errors import InvalidArgument, McError, Unavailable
+from mc.errors import Conflict, InvalidArgument, McError, Unavailable
 
 log = logging.getLogger("mc.swarm")
 
@@ -467,7 +468,19 @@ class SwarmBackend(LocalBackend):
         raise InvalidArgument("starting a session again is not available on a cluster")
 
     def extend(self, ref: str, seconds: int) -> Session:
-        raise InvalidArgument("extending a session's lifetime is not available on a cluster")
+        """The new deadline into the container on its node (what its init watches), then onto the
+        service's label (what listings show; a service label changes no task)."""
+        from mc.engine import checks, lifecycle
+
+        seconds = checks.check_duration(seconds, "extend")
+        session = self.get(ref)
+        deadline = lifecycle.moved_deadline(session, seconds, self.settings.max_lifetime)
+        if not session.running:
+            raise Conflict(not_running(session))
+        lifecycle.write_deadline(self.engine_of(session), session, deadline)
+        self.docker.run("service", "update", "--detach", "--label-add", f"{labels.DEADLINE}={deadline}",
+                        f"{labels.CONTAINER_PREFIX}{session.id}", timeout=60)
+        return self.get(session.id)
 
     def config_import(self, driver: str, archive: bytes, *, project: str = "", mount: str = "") -> ConfigImport:
         """Into the vault, over what the project's persistent config had (each member checked)."""

@@ -311,10 +311,6 @@ def test_config_import_checks_the_archive_in_the_engine(backend, tmp_path):
     (conf / "opencode.json").write_text("{}")
     packed = pack([Source("~/.config/opencode", "/mc-config/opencode/config")], tmp_path / "home")
     url = f"https://git.example.com/contract/{secrets.token_hex(3)}.git"
-    if backend.test_kind == "mcd-swarm":
-        with pytest.raises(InvalidArgument, match="not available on a cluster"):
-            backend.config_import("opencode", packed.archive, project=url)
-        return
     done = backend.config_import("opencode", packed.archive, project=url)
     assert done.files == 1 and done.into.startswith("git.example.com/contract/")
     buf = io.BytesIO()

@@ -241,10 +241,11 @@ def test_an_owners_network_removed_behind_mcds_back_is_made_again(swarm, docker_
         _clean(cluster, mc, daemon)
 
 
-def test_a_lifetime_ends_in_a_close_and_no_session_stops_for_idleness(swarm, docker_mc, tmp_path):
+def test_a_lifetime_ends_in_a_close_or_is_extended_and_no_session_stops_for_idleness(swarm, docker_mc, tmp_path):
     """The manager's events do not tell when a task ends: mcd looks every few seconds and closes a
-    session whose lifetime ended. A session stopped on a cluster could not be started again, so
-    none is given an idle timeout there (mcd's default included) and asking for one is refused."""
+    session whose lifetime ended; one extended runs on. A session stopped on a cluster could not be
+    started again, so none is given an idle timeout there (mcd's default included) and asking for
+    one is refused."""
     _, cluster = swarm
     mc = docker_mc
     driver_image_on_manager(cluster, mc.env)
@@ -255,14 +256,19 @@ def test_a_lifetime_ends_in_a_close_and_no_session_stops_for_idleness(swarm, doc
         assert proc.returncode == 2 and proc.stderr.startswith("mc: error: sessions on a cluster cannot have an "
                                                                "idle timeout"), proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and _services(cluster, mc.owner) == []
-        kept = json.loads(mc.ok(*create))
+        kept = json.loads(mc.ok(*create, "--ttl", "15s"))  # (room for a slow create before extending it)
         assert kept["idle_timeout"] == 0
+        moved = json.loads(mc.ok("-r", "sw", "session", "extend", kept["id"], "1h", "-o", "json"))
+        assert moved["deadline"] >= kept["deadline"] + 3600
+        assert len(cluster.docker(cluster.manager, "service", "ps", "-q", f"mc-{kept['id']}").stdout.split()) == 1
         short = json.loads(mc.ok(*create, "--ttl", "3s"))
         deadline = time.monotonic() + 30
         while short["id"] in {s["id"] for s in json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))}:
             assert time.monotonic() < deadline, "the expired session was not closed"
             time.sleep(1)
-        assert _service_names(cluster, mc.owner) == [kept["id"]]
+        time.sleep(max(0, kept["deadline"] + 2 - time.time()))  # past its first deadline: extended, it runs on
+        [listed] = json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))
+        assert (listed["id"], listed["status"], listed["deadline"]) == (kept["id"], "running", moved["deadline"])
     finally:
         _clean(cluster, mc, daemon)
 
