@@ -30,6 +30,7 @@ import struct
 import subprocess
 import termios
 import threading
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -41,6 +42,11 @@ CHUNK = 64 * 1024
 QUEUE = 64  # chunks of output held for a slow client (4 MiB at most)
 MAX_SIDE = 65535  # a terminal's rows and columns are 16-bit
 POLL = 0.5  # how soon a thread waiting on the pty notices the call has ended
+# The docker CLI listens for SIGWINCH only once its first resize call to the engine has returned (a
+# second or more on a busy engine); one sent before is lost. A resize this soon after the start is
+# signalled again at these delays (a repeated one changes nothing: the size is read each time).
+SETTLING = 10.0
+RESIGNAL = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def clamp_size(rows: int, cols: int) -> tuple[int, int]:
@@ -116,12 +122,15 @@ class AttachProcess:
         self._pumps: list[threading.Thread] = []
         self._pumps_lock = threading.Lock()
         self._pty: _Pty | None = None
+        self._started = 0.0
+        self._resignalling = False
         if tty:
             master, slave = os.openpty()
             try:
                 if size:
                     set_winsize(slave, *size)
                 self.proc = docker.popen(*argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                self._started = time.monotonic()
             except BaseException:
                 os.close(master)
                 raise
@@ -226,6 +235,16 @@ class AttachProcess:
         if self._pty is not None and rows and cols and not self._closed.is_set():
             with contextlib.suppress(OSError), self._pty.use() as fd:
                 set_winsize(fd, rows, cols)
+                self.proc.send_signal(signal.SIGWINCH)
+            if time.monotonic() - self._started < SETTLING and not self._resignalling:
+                self._resignalling = True
+                threading.Thread(target=self._resignal, name="attach-resize", daemon=True).start()
+
+    def _resignal(self) -> None:
+        for delay in RESIGNAL:
+            if self._closed.wait(delay) or self.proc.poll() is not None:
+                return
+            with contextlib.suppress(OSError):
                 self.proc.send_signal(signal.SIGWINCH)
 
     def signal(self, number: int) -> None:
