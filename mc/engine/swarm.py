@@ -514,6 +514,9 @@ class SwarmBackend(LocalBackend):
                             out.addfile(m, kept.extractfile(m) if m.isreg() else None)
             for m in added:
                 out.addfile(m, new.extractfile(m) if m.isreg() else None)
+        if merged.tell() > VAULT_LIMIT:
+            raise InvalidArgument(f"the project's persistent config would be more than "
+                                  f"{VAULT_LIMIT // (1024 * 1024)} MiB on the cluster")
         self.vault.save(self.scope.owner, name, merged.getvalue())
         files = [m for m in added if m.isreg()]
         return ConfigImport(d.name, key, len(files), sum(m.size for m in files))

@@ -331,9 +331,9 @@ def test_a_project_clones_on_a_worker_and_its_config_follows_to_another(swarm, d
         assert "gpt-imported" in proc.stdout, proc.stderr
         mc.ok("-r", "sw", "session", "close", "--all")
         # a session whose lifetime ends (its container has exited when mcd closes it) keeps its config too
-        short = json.loads(mc.ok(*create, "--ttl", "6s"))
+        short = json.loads(mc.ok(*create, "--ttl", "15s"))  # (room for a slow create before the exec)
         mc.ok("-r", "sw", "session", "exec", short["id"], "--", "bash", "-c", "echo from-expired > ~/.mc-history/late")
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 60
         while short["id"] in {s["id"] for s in json.loads(mc.ok("-r", "sw", "session", "list", "-o", "json"))}:
             assert time.monotonic() < deadline, "the expired session was not closed"
             time.sleep(1)
