@@ -51,6 +51,9 @@ SCHEMA = [
 ]
 
 
+CLOSED = 2  # a session row's ``closing`` once mcd closed it: kept a while, so that a reconcile that
+# listed the engine before the close does not bring the row back (then purged)
+CLOSED_KEPT = 600  # seconds
 REPLICA_LOCKS = 0x6D63  # the advisory lock class ("mc") of live mcd replicas, keyed by replica id
 
 
@@ -256,7 +259,8 @@ class Database:
             for s in live:  # (idempotent: another replica may be doing the same right now)
                 if (s.owner, s.id) not in known:
                     tx("INSERT INTO sessions (owner, id, name, driver, project, container, created, gone, closing, "
-                       "updated) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT (owner, id) DO UPDATE SET gone = 0",
+                       "updated) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT (owner, id) DO UPDATE SET gone = 0 "
+                       f"WHERE sessions.closing < {CLOSED}",
                        (s.owner, s.id, s.name, s.driver, s.project, s.container, s.created, now()))
             went = [key for key in known if key not in keys]
             for (owner, sid) in went:
@@ -282,8 +286,15 @@ class Database:
             tx("UPDATE sessions SET closing = 1 WHERE owner = ? AND id = ?", (owner, session_id))
 
     def forget(self, owner: str, session_id: str) -> None:
+        """mcd closed it: marked closed (a reconcile listing from before the close, of this replica
+        or another, must not bring it back); closed rows older than CLOSED_KEPT go."""
+        from datetime import timedelta
+
+        cutoff = (datetime.now(UTC) - timedelta(seconds=CLOSED_KEPT)).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.write() as tx:
-            tx("DELETE FROM sessions WHERE owner = ? AND id = ?", (owner, session_id))
+            tx("UPDATE sessions SET closing = ?, gone = 0, updated = ? WHERE owner = ? AND id = ?",
+               (CLOSED, now(), owner, session_id))
+            tx("DELETE FROM sessions WHERE closing = ? AND updated < ?", (CLOSED, cutoff))
 
     def gone_sessions(self, owners: tuple[str, ...] | None) -> list[dict[str, str]]:
         """Gone sessions of these owners (None: everybody's)."""

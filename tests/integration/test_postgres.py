@@ -97,3 +97,24 @@ def test_a_replica_is_alive_while_its_process_holds_the_database(postgres):
             c.close()
     finally:
         b.close()
+
+
+def test_a_closed_session_stays_closed_against_a_sweep_listed_before_it(postgres):
+    """The mirror's upsert on PostgreSQL: a row closed after a sweep listed the engine is not
+    brought back by that sweep (tests/unit/mcd/test_database.py has the same on SQLite)."""
+    from mc.engine.models import Session
+    from mcd.store.db import Database, now
+
+    db = Database(url=postgres.url)
+    try:
+        s = Session(id="aaaa0001", name="a", driver="base", status="running", container="mc-aaaa0001", owner="pg")
+        fresh = Session(id="cccc0003", name="c", driver="base", status="running", container="mc-cccc0003", owner="pg")
+        db.upsert_session(s)
+        listed_at = now()
+        db.closing("pg", s.id)
+        db.forget("pg", s.id)
+        assert db.reconcile([s, fresh], listed_at) == 0  # fresh: unknown, mirrored
+        assert db.reconcile([fresh]) == 0 and db.gone_sessions(None) == []
+        assert db.reconcile([]) == 1 and [r["id"] for r in db.gone_sessions(None)] == [fresh.id]
+    finally:
+        db.close()

@@ -115,3 +115,22 @@ def test_a_persistent_config_in_the_vault_is_encrypted_and_bound_to_its_owner_an
         raise AssertionError("a moved record opened")
     except McError:
         pass
+
+
+def test_a_reconcile_that_listed_before_a_close_does_not_bring_the_session_back(tmp_path):
+    """A sweep (of this replica or another) lists the engine, a close removes the session and its
+    row, then the sweep writes what it listed: the closed session must not come back, later shown
+    as gone. Closed rows are kept a while for that, then purged."""
+    db = Database(path=str(tmp_path / "mcd.db"))
+    s, other = _session("aaaa0001", "alice"), _session("bbbb0002", "alice")
+    db.upsert_session(s)
+    db.upsert_session(other)
+    listed_at, live = now(), [s, other]  # the sweep's listing
+    db.closing("alice", s.id)  # the close, meanwhile
+    db.forget("alice", s.id)
+    assert db.reconcile(live, listed_at) == 0  # the sweep writes what it listed
+    assert db.reconcile([other]) == 0  # the next one: s is not reported gone
+    assert db.gone_sessions(None) == []
+    db.query("UPDATE sessions SET updated = '2000-01-01T00:00:00Z' WHERE id = ?", (s.id,))
+    db.forget("alice", other.id)
+    assert db.query("SELECT id FROM sessions") == [(other.id,)]  # the old closed row purged
