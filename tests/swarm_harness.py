@@ -199,7 +199,14 @@ def _join(cluster: Cluster, node: Node, pool: str) -> None:
     manager = cluster.manager
     token = cluster.docker(manager, "swarm", "join-token", "-q", "worker").stdout.strip()
     cluster.docker(node, "swarm", "join", "--token", token, f"{manager.address}:2377")
-    cluster.docker(manager, "node", "update", "--label-add", f"mc.pool={pool}", node.name)
+    # by its id (a removed node of the same name may still be listed), once the manager lists it
+    node_id = cluster.docker(node, "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+    deadline = time.monotonic() + 30
+    while (proc := cluster.docker(manager, "node", "update", "--label-add", f"mc.pool={pool}", node_id,
+                                  check=False)).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"node {node.name} ({node_id}) could not be labelled: {proc.stderr.strip()}")
+        time.sleep(0.5)
 
 
 def add_worker(cluster: Cluster, directory: Path, pool: str) -> Node:
