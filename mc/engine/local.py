@@ -236,14 +236,37 @@ class LocalBackend:
         mounted directory, owned by the session user; through a container, so the copy stays inside
         /mc-config whatever a session left there."""
         import io
-        import os
         import secrets
         import tarfile
 
         from mc import contract
-        from mc.drivers.userconfig import checked_members
         from mc.engine.launch import make_dir, remove_empty_tree
         from mc.engine.plan import persist_mount
+
+        d, key, clean = self._config_to_import(driver, archive, project, mount)
+        config_mount, directory = persist_mount(self.settings, self.scope, key, self.settings.data_root or _data_dir())
+        made = make_dir(directory)
+        container = f"mc-import-{secrets.token_hex(4)}"
+        try:
+            image = self.catalog.build(d)
+            self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
+                            "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
+            self.docker.run("cp", "-", f"{container}:{contract.CONFIG_DIR}", input=clean, timeout=120)
+        except BaseException:
+            if made is not None:
+                remove_empty_tree(made, stop=3)
+            raise
+        finally:
+            self.docker.run("rm", "-f", "-v", container, check=False, timeout=60)
+        with tarfile.open(fileobj=io.BytesIO(clean)) as tar:
+            members = [m for m in tar.getmembers() if m.isreg()]
+        return ConfigImport(d.name, key, len(members), sum(m.size for m in members))
+
+    def _config_to_import(self, driver: str, archive: bytes, project: str, mount: str) -> tuple[Driver, str, bytes]:
+        """(the driver, the project id or directory whose config it is, the archive checked)."""
+        import os
+
+        from mc.drivers.userconfig import checked_members
 
         d = self.catalog.resolve(driver or self.settings.default_driver)
         targets = [p.target for p in d.manifest.persistent_configs]
@@ -262,24 +285,7 @@ class LocalBackend:
             from mc.projects.urls import normalize
 
             key = normalize(project)
-        clean = checked_members(archive, targets, self.settings.uid, self.settings.gid)
-        config_mount, directory = persist_mount(self.settings, self.scope, key, self.settings.data_root or _data_dir())
-        made = make_dir(directory)
-        container = f"mc-import-{secrets.token_hex(4)}"
-        try:
-            image = self.catalog.build(d)
-            self.docker.run("create", "--name", container, "--network", "none", "--entrypoint", "true",
-                            "--label", f"{labels.OWNER}={self.scope.owner}", *config_mount.argv(), image, timeout=60)
-            self.docker.run("cp", "-", f"{container}:{contract.CONFIG_DIR}", input=clean, timeout=120)
-        except BaseException:
-            if made is not None:
-                remove_empty_tree(made, stop=3)
-            raise
-        finally:
-            self.docker.run("rm", "-f", "-v", container, check=False, timeout=60)
-        with tarfile.open(fileobj=io.BytesIO(clean)) as tar:
-            members = [m for m in tar.getmembers() if m.isreg()]
-        return ConfigImport(d.name, key, len(members), sum(m.size for m in members))
+        return d, key, checked_members(archive, targets, self.settings.uid, self.settings.gid)
 
     def prune_images(self) -> builtins.list[str]:
         if not self.settings.host_access:

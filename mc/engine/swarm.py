@@ -487,20 +487,11 @@ class SwarmBackend(LocalBackend):
         import io
         import tarfile
 
-        from mc.drivers.userconfig import checked_members
         from mc.engine.plan import persist_mount
-        from mc.projects.urls import normalize
 
         if self.vault is None:
             raise InvalidArgument("importing a tool's configuration is not available on this cluster")
-        d = self.catalog.resolve(driver or self.settings.default_driver)
-        targets = [p.target for p in d.manifest.persistent_configs]
-        if not targets:
-            raise InvalidArgument(f"driver {d.name} keeps no configuration between sessions")
-        if mount or not project:
-            raise InvalidArgument("a local directory has no persistent config on a remote; use --project URL")
-        key = normalize(project)
-        clean = checked_members(archive, targets, self.settings.uid, self.settings.gid)
+        d, key, clean = self._config_to_import(driver, archive, project, mount)
         name = persist_mount(self.settings, self.scope, key, None)[0].source
         merged = io.BytesIO()
         with tarfile.open(fileobj=io.BytesIO(clean)) as new, tarfile.open(fileobj=merged, mode="w") as out:

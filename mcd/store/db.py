@@ -57,8 +57,11 @@ CLOSED_KEPT = 600  # seconds
 REPLICA_LOCKS = 0x6D63  # the advisory lock class ("mc") of live mcd replicas, keyed by replica id
 
 
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now(ago: float = 0) -> str:
+    """The time (``ago`` seconds back) as rows store it."""
+    from datetime import timedelta
+
+    return (datetime.now(UTC) - timedelta(seconds=ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SessionRow(Protocol):
@@ -288,13 +291,10 @@ class Database:
     def forget(self, owner: str, session_id: str) -> None:
         """mcd closed it: marked closed (a reconcile listing from before the close, of this replica
         or another, must not bring it back); closed rows older than CLOSED_KEPT go."""
-        from datetime import timedelta
-
-        cutoff = (datetime.now(UTC) - timedelta(seconds=CLOSED_KEPT)).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.write() as tx:
             tx("UPDATE sessions SET closing = ?, gone = 0, updated = ? WHERE owner = ? AND id = ?",
                (CLOSED, now(), owner, session_id))
-            tx("DELETE FROM sessions WHERE closing = ? AND updated < ?", (CLOSED, cutoff))
+            tx("DELETE FROM sessions WHERE closing = ? AND updated < ?", (CLOSED, now(ago=CLOSED_KEPT)))
 
     def gone_sessions(self, owners: tuple[str, ...] | None) -> list[dict[str, str]]:
         """Gone sessions of these owners (None: everybody's)."""
